@@ -1,0 +1,1 @@
+"""Vigil's Qt-free domain and engine: ward model, signal buffers, station, command line."""

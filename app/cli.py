@@ -1,0 +1,197 @@
+"""Command line of ``main.py``: the station (default) and ``simulate`` (headless).
+
+Bad arguments exit with code 2 and a message that lists the valid choices (argparse's own
+convention). Parsing is Qt-free so that ``simulate`` never loads Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.demo_ward import MAX_BEDS, SimConfig
+from drivers.sim import SCENARIO_NAMES
+from drivers.sim.generator import ECG_RATES
+
+
+@dataclass(frozen=True, slots=True)
+class StationOptions:
+    """What the GUI needs from the command line."""
+
+    sim: SimConfig
+    kiosk: bool
+    screenshot: Path | None
+    quit_after: float | None
+    stats: Path | None
+    fps: float
+    size: tuple[int, int] | None
+    dpi: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SimulateOptions:
+    sim: SimConfig
+    events: Path | None  # None: standard output
+    stats: Path | None
+
+
+def _bed_count(text: str) -> int:
+    n = _integer(text)
+    if not 1 <= n <= MAX_BEDS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_BEDS}, got {n}")
+    return n
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _seed(text: str) -> int:
+    n = _integer(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
+    return n
+
+
+def _positive(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(x) or x <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return x
+
+
+def _speed(text: str) -> float | None:
+    if text == "realtime":
+        return 1.0
+    if text == "max":
+        return None
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"choose realtime, max or a positive factor such as 10, not {text!r}"
+        ) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"use WIDTHxHEIGHT, e.g. 1920x1080, not {text!r}") from None
+    if w < 320 or h < 240:
+        raise argparse.ArgumentTypeError(f"window too small: {text}")
+    return w, h
+
+
+def _add_sim_options(p: argparse.ArgumentParser, beds_default: int) -> None:
+    p.add_argument(
+        "--beds", type=_bed_count, default=beds_default, metavar="N",
+        help=f"number of simulated beds, 1-{MAX_BEDS} (default {beds_default})",
+    )  # fmt: skip
+    p.add_argument(
+        "--scenario", choices=SCENARIO_NAMES, metavar="NAME",
+        help="play this scenario on every bed (default: the demo mix); one of: "
+        + ", ".join(SCENARIO_NAMES),
+    )  # fmt: skip
+    p.add_argument("--seed", type=_seed, default=1, metavar="N", help="random seed (default 1)")
+    p.add_argument(
+        "--ecg-rate", type=int, choices=ECG_RATES, default=250, help="ECG sampling rate in Hz"
+    )
+    p.add_argument(
+        "--compress", type=_positive, default=1.0, metavar="FACTOR",
+        help="run scenario timelines FACTOR times faster (e.g. 60 plays hours as minutes)",
+    )  # fmt: skip
+    p.add_argument(
+        "--stats", type=Path, metavar="PATH", help="on exit, write run statistics as JSON"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Vigil central station. Without a command it opens the station on a "
+        "simulated demo ward.",
+    )
+    _add_sim_options(parser, beds_default=8)
+    parser.add_argument(
+        "--kiosk", action="store_true",
+        help="demo kiosk: full screen, de-identified names, DEMO watermark, no admin actions",
+    )  # fmt: skip
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="PATH",
+        help="save a PNG of the main window after --quit-after seconds, then exit",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quit-after", type=_positive, metavar="SECONDS", help="exit after SECONDS"
+    )
+    parser.add_argument(
+        "--fps", type=_positive, default=30.0, help="display frame rate (default 30)"
+    )
+    parser.add_argument(
+        "--size", type=_size, metavar="WxH", help="window size instead of maximised"
+    )
+    parser.add_argument(
+        "--dpi", type=_positive,
+        help="the screen's true pixels per inch, if it misreports them (sweep calibration)",
+    )  # fmt: skip
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sim = commands.add_parser(
+        "simulate",
+        help="run simulated beds without a GUI and write events as JSON lines",
+        description="Run the same drivers and engine as the station, without a GUI; write "
+        "one JSON object per line for every event.",
+    )
+    _add_sim_options(sim, beds_default=1)
+    sim.add_argument(
+        "--duration", type=_positive, required=True, metavar="SECONDS",
+        help="seconds of signal to simulate per bed",
+    )  # fmt: skip
+    sim.add_argument(
+        "--speed", type=_speed, default=1.0, metavar="realtime|max|FACTOR",
+        help="pacing: realtime (default), max (as fast as possible), or a factor",
+    )  # fmt: skip
+    sim.add_argument(
+        "--events", type=Path, metavar="PATH", help="JSON-lines output (default: stdout)"
+    )
+    return parser
+
+
+def _sim_config(args: argparse.Namespace, *, speed: float | None, duration: float | None) -> SimConfig:
+    return SimConfig(
+        beds=args.beds,
+        scenario=args.scenario,
+        seed=args.seed,
+        ecg_rate=args.ecg_rate,
+        speed=speed,
+        duration=duration,
+        compress=args.compress,
+    )
+
+
+def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "simulate":
+        sim = _sim_config(args, speed=args.speed, duration=args.duration)
+        return SimulateOptions(sim, args.events, args.stats)
+    quit_after = args.quit_after
+    if args.screenshot is not None and quit_after is None:
+        quit_after = 5.0
+    return StationOptions(
+        sim=_sim_config(args, speed=1.0, duration=None),
+        kiosk=args.kiosk,
+        screenshot=args.screenshot,
+        quit_after=quit_after,
+        stats=args.stats,
+        fps=args.fps,
+        size=args.size,
+        dpi=args.dpi,
+    )

@@ -1,0 +1,1 @@
+"""Domain models: ward, beds, patients. They know nothing of Qt; views subscribe to them."""

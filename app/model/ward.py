@@ -1,0 +1,90 @@
+"""Ward → beds → patient; a bed holds zero or more device streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.model.events import Emitter
+from app.model.patient import Patient
+from app.signals.stream import DeviceStream
+
+
+class Bed:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._patient: Patient | None = None
+        self._devices: list[DeviceStream] = []
+        self.patient_changed: Emitter[Bed] = Emitter()
+        self.devices_changed: Emitter[Bed] = Emitter()
+
+    @property
+    def patient(self) -> Patient | None:
+        return self._patient
+
+    @property
+    def devices(self) -> tuple[DeviceStream, ...]:
+        return tuple(self._devices)
+
+    @property
+    def monitor(self) -> DeviceStream | None:
+        """The device whose waveforms the bed shows first (the first attached)."""
+        return self._devices[0] if self._devices else None
+
+    def attach(self, device: DeviceStream) -> None:
+        self._devices.append(device)
+        self.devices_changed.emit(self)
+
+    def detach(self, device: DeviceStream) -> None:
+        self._devices.remove(device)
+        self.devices_changed.emit(self)
+
+    def assign_patient(self, patient: Patient | None) -> None:
+        """Low-level; admissions go through :meth:`Ward.admit`, which checks the rules."""
+        self._patient = patient
+        self.patient_changed.emit(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    bed: str
+    patient: Patient
+
+
+class Ward:
+    def __init__(self, name: str, bed_labels: list[str]) -> None:
+        if len(set(bed_labels)) != len(bed_labels):
+            raise ValueError("bed labels must be unique")
+        self.name = name
+        self.beds: tuple[Bed, ...] = tuple(Bed(label) for label in bed_labels)
+        self._by_label = {bed.label: bed for bed in self.beds}
+        self.admitted: Emitter[Admission] = Emitter()
+        self.discharged: Emitter[Admission] = Emitter()
+
+    def bed(self, label: str) -> Bed:
+        try:
+            return self._by_label[label]
+        except KeyError:
+            raise KeyError(f"no bed {label!r} on {self.name}") from None
+
+    def bed_of_mrn(self, mrn: str) -> str | None:
+        """The label of the bed where this MRN is admitted, if any."""
+        return next((b.label for b in self.beds if b.patient and b.patient.mrn == mrn), None)
+
+    def admit(self, label: str, patient: Patient) -> None:
+        bed = self.bed(label)
+        if bed.patient is not None:
+            raise ValueError(f"{label} is occupied by {bed.patient.mrn}; discharge first")
+        elsewhere = self.bed_of_mrn(patient.mrn)
+        if elsewhere is not None:
+            raise ValueError(f"MRN {patient.mrn} is already admitted in {elsewhere}")
+        bed.assign_patient(patient)
+        self.admitted.emit(Admission(label, patient))
+
+    def discharge(self, label: str) -> Patient:
+        bed = self.bed(label)
+        if bed.patient is None:
+            raise ValueError(f"{label} has no patient to discharge")
+        patient = bed.patient
+        bed.assign_patient(None)
+        self.discharged.emit(Admission(label, patient))
+        return patient

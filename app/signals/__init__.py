@@ -1,0 +1,1 @@
+"""Signal plumbing between drivers and views: ring buffers, numerics, device streams."""

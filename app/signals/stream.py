@@ -1,0 +1,117 @@
+"""A device attached to a bed: the sink its driver writes into, and what views read from.
+
+Waveforms land in ring buffers, numerics in a store of latest readings; status changes,
+technical conditions and annotations go on the station's bus for the model owner to apply.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from app.bus import EventBus, StationEvent
+from app.signals.numerics import NumericStore
+from app.signals.ring_buffer import RingBuffer
+from drivers.base import (
+    DeviceCondition,
+    DeviceDescription,
+    DeviceEvent,
+    Driver,
+    DriverStatus,
+    NibpControl,
+    Reading,
+    SampleBlock,
+)
+
+HISTORY_SECONDS = 60.0  # enough for the widest sweep at the slowest speed
+
+
+class DeviceStream:
+    def __init__(self, bed_label: str, driver: Driver, bus: EventBus) -> None:
+        self.bed_label = bed_label
+        self.driver = driver
+        self.description: DeviceDescription = driver.describe()
+        self.serial = self.description.info.serial
+        self._bus = bus
+        self.buffers: dict[str, RingBuffer] = {
+            spec.key: RingBuffer(spec.sample_rate, HISTORY_SECONDS)
+            for spec in self.description.channels
+        }
+        self.numerics = NumericStore()
+        self._lock = threading.Lock()
+        self._status = driver.status
+        self._conditions: dict[str, DeviceCondition] = {}
+        self._unknown_channel_samples = 0
+
+    # -- SampleSink, called on the driver's thread ---------------------------------------------
+
+    def write_samples(self, channel: str, samples: SampleBlock, t_first: float) -> None:
+        buffer = self.buffers.get(channel)
+        if buffer is None:  # a driver bug; counted as dropped so it shows in the statistics
+            with self._lock:
+                self._unknown_channel_samples += len(samples)
+            return
+        buffer.write(samples, t_first)
+
+    def write_reading(self, reading: Reading) -> None:
+        self.numerics.put(reading)
+
+    def write_status(self, status: DriverStatus) -> None:
+        with self._lock:
+            self._status = status
+        self._bus.put(StationEvent(self.bed_label, self.serial, status))
+
+    def write_condition(self, condition: DeviceCondition) -> None:
+        with self._lock:
+            self._conditions[condition.code] = condition
+        self._bus.put(StationEvent(self.bed_label, self.serial, condition))
+
+    def write_event(self, event: DeviceEvent) -> None:
+        self._bus.put(StationEvent(self.bed_label, self.serial, event))
+
+    # -- readers, any thread -------------------------------------------------------------------
+
+    @property
+    def status(self) -> DriverStatus:
+        with self._lock:
+            return self._status
+
+    @property
+    def active_conditions(self) -> list[DeviceCondition]:
+        with self._lock:
+            return [c for c in self._conditions.values() if c.active]
+
+    @property
+    def simulated(self) -> bool:
+        return self.description.info.simulated
+
+    @property
+    def samples_received(self) -> int:
+        return sum(b.stats.received for b in self.buffers.values())
+
+    @property
+    def samples_dropped(self) -> int:
+        """Samples lost inside the station: overflowing blocks, overrun readers, bad channels."""
+        dropped = sum(b.stats.overflow + b.stats.reader_overruns for b in self.buffers.values())
+        with self._lock:
+            return dropped + self._unknown_channel_samples
+
+    @property
+    def samples_missing(self) -> int:
+        """Samples the device never delivered (dropouts), shown as gaps."""
+        return sum(b.stats.gap_samples for b in self.buffers.values())
+
+    def can_start_nibp(self) -> bool:
+        return isinstance(self.driver, NibpControl)
+
+    def request_nibp(self) -> None:
+        if not isinstance(self.driver, NibpControl):
+            raise TypeError(f"device {self.serial} has no NIBP cuff")
+        self.driver.request_nibp()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.driver.start(self)
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        return self.driver.stop(timeout)

@@ -1,0 +1,75 @@
+"""The station engine: a ward, the devices attached to its beds, and the event bus.
+
+It runs the same under the GUI and headless (``main.py simulate``). The owner of the models
+(the GUI thread, or the headless runner) calls :meth:`Station.poll` to apply what drivers put
+on the bus; nothing here waits on a view.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.bus import EventBus, StationEvent
+from app.model.events import Emitter
+from app.model.ward import Ward
+from app.signals.stream import DeviceStream
+from drivers.base import Driver
+
+log = logging.getLogger(__name__)
+
+
+class Station:
+    def __init__(self, ward: Ward) -> None:
+        self.ward = ward
+        self.bus = EventBus()
+        self.events: Emitter[StationEvent] = Emitter()
+        self._devices: list[DeviceStream] = []
+        self._running = False
+
+    def attach(self, bed_label: str, driver: Driver) -> DeviceStream:
+        stream = DeviceStream(bed_label, driver, self.bus)
+        self.ward.bed(bed_label).attach(stream)
+        self._devices.append(stream)
+        if self._running:
+            stream.start()
+        return stream
+
+    @property
+    def devices(self) -> tuple[DeviceStream, ...]:
+        return tuple(self._devices)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        self._running = True
+        for device in self._devices:
+            device.start()
+
+    def stop(self, timeout: float = 3.0) -> list[str]:
+        """Stop every device; returns the serials of those that did not stop in time."""
+        self._running = False
+        stuck = [d.serial for d in self._devices if not d.stop(timeout)]
+        for serial in stuck:
+            log.error("device %s did not stop within %.1f s", serial, timeout)
+        return stuck
+
+    def poll(self) -> list[StationEvent]:
+        """Apply everything drivers have reported since the last poll."""
+        drained = self.bus.drain()
+        for event in drained:
+            self.events.emit(event)
+        return drained
+
+    @property
+    def samples_received(self) -> int:
+        return sum(d.samples_received for d in self._devices)
+
+    @property
+    def samples_dropped(self) -> int:
+        return sum(d.samples_dropped for d in self._devices)
+
+    @property
+    def samples_missing(self) -> int:
+        return sum(d.samples_missing for d in self._devices)

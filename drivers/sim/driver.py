@@ -1,0 +1,195 @@
+"""The simulated bedside monitor as a real driver: its own thread, paced against the clock.
+
+It implements the same protocol as every other device, so the station cannot tell it from
+hardware except by ``DeviceInfo.simulated``, which the UI turns into a SIMULATED tag.
+Scenario timeline events are ground-truth annotations, not device data: they are delivered
+even while the simulated connection is down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from drivers.base import (
+    ChannelSpec,
+    ColourRole,
+    DeviceCondition,
+    DeviceDescription,
+    DeviceEvent,
+    DeviceInfo,
+    DriverState,
+    DriverStatus,
+    NumericSpec,
+    Reading,
+    SampleSink,
+)
+from drivers.pacing import Pacer
+from drivers.sim.generator import PLETH_RATE, RESP_RATE, STEP, BedSimulator, SimStep
+from drivers.sim.vitals import CONDITION_TEXT
+
+log = logging.getLogger(__name__)
+
+NUMERICS: tuple[NumericSpec, ...] = (
+    NumericSpec("HR", "HR", "/min", "bpm", ColourRole.ECG, stale_after=10.0),
+    NumericSpec("SPO2", "SpO2", "%", "%", ColourRole.PLETH, stale_after=10.0),
+    NumericSpec("PR", "PR", "/min", "bpm", ColourRole.PLETH, stale_after=10.0),
+    NumericSpec("RR", "RR", "/min", "rpm", ColourRole.RESP, stale_after=10.0),
+    NumericSpec("TEMP", "Temp", "Cel", "°C", ColourRole.TEMP, stale_after=60.0, decimals=1),
+    # An NIBP value is as old as its last cycle; it is shown with its age and goes stale
+    # when a whole cycle and a margin have passed without a new one.
+    NumericSpec("NIBP_SYS", "NIBP", "mm[Hg]", "mmHg", ColourRole.NIBP, stale_after=20 * 60.0),
+    NumericSpec("NIBP_DIA", "NIBP dia", "mm[Hg]", "mmHg", ColourRole.NIBP, stale_after=20 * 60.0),
+    NumericSpec("NIBP_MEAN", "NIBP mean", "mm[Hg]", "mmHg", ColourRole.NIBP, stale_after=20 * 60.0),
+    NumericSpec("BATTERY", "Battery", "%", "%", ColourRole.DEVICE, stale_after=90.0),
+)
+UNITS = {spec.code: spec.unit for spec in NUMERICS}
+DISPLAY_LATENCY = 0.35  # seconds: one step plus scheduling margin
+
+
+class SimulatedMonitor:
+    """A multiparameter bedside monitor playing one scenario for one patient."""
+
+    def __init__(
+        self,
+        simulator: BedSimulator,
+        *,
+        speed: float | None = 1.0,
+        duration: float | None = None,
+        epoch: float | None = None,
+        clock: Callable[[], float] = time.time,
+        label: str = "",
+    ) -> None:
+        self._sim = simulator
+        self._pacer = Pacer(speed)
+        self._duration = duration
+        self._epoch = epoch
+        self._clock = clock
+        self._label = label
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._nibp_lock = threading.Lock()
+        self._nibp_requests = 0
+        self._status = DriverStatus(DriverState.STOPPED, clock())
+        digest = hashlib.sha256(f"{simulator.scenario.name}:{label}".encode()).hexdigest()
+        self._serial = f"SIM-{digest[:8].upper()}"
+
+    @property
+    def kind(self) -> str:
+        return "simulator"
+
+    @property
+    def status(self) -> DriverStatus:
+        return self._status
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds of signal delivered so far."""
+        return self._sim.elapsed
+
+    @property
+    def epoch(self) -> float | None:
+        """Wall time of the first sample, once started."""
+        return self._epoch
+
+    def describe(self) -> DeviceDescription:
+        fs = float(self._sim.ecg_rate)
+        channels = (
+            ChannelSpec("ECG_II", "II", "mV", fs, 200.0, ColourRole.ECG, (-1.5, 2.0)),
+            ChannelSpec("PLETH", "Pleth", "1", PLETH_RATE, 10000.0, ColourRole.PLETH, (-0.3, 1.6)),
+            ChannelSpec("RESP", "Resp", "Ohm", RESP_RATE, 1000.0, ColourRole.RESP, (-0.4, 0.6)),
+        )
+        info = DeviceInfo("simulator", "Vigil", "SimMonitor 1", self._serial, simulated=True)
+        return DeviceDescription(info, channels, NUMERICS, DISPLAY_LATENCY)
+
+    def request_nibp(self) -> None:
+        with self._nibp_lock:
+            self._nibp_requests += 1
+
+    def start(self, sink: SampleSink) -> None:
+        if self._thread is not None:
+            raise RuntimeError("a simulated monitor can be started only once")
+        if self._epoch is None:
+            self._epoch = self._clock()
+        self._thread = threading.Thread(
+            target=self._run, args=(sink,), name=f"sim-{self._label or self._serial}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        self._stop.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a run with a ``duration`` to finish; True when it has."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _set_status(self, sink: SampleSink, state: DriverState, message: str = "") -> None:
+        # Stamped in the driver's own time line, which runs ahead of the wall at --speed max.
+        self._status = DriverStatus(state, self._time(self._sim.elapsed), message)
+        sink.write_status(self._status)
+
+    def _run(self, sink: SampleSink) -> None:
+        try:
+            self._set_status(sink, DriverState.CONNECTED, "simulated")
+            self._pacer.start()
+            connected = True
+            while self._duration is None or self._sim.elapsed < self._duration - 1e-9:
+                if not self._pacer.wait_until(self._sim.elapsed + STEP, self._stop):
+                    break
+                self._take_nibp_requests()
+                step = self._sim.step()
+                if step.connected != connected:
+                    connected = step.connected
+                    self._on_connection_change(sink, connected)
+                self._deliver(sink, step)
+        except Exception as exc:  # a dying driver must be seen on the screen, never vanish
+            log.exception("simulated monitor %s failed", self._label)
+            self._set_status(sink, DriverState.FAILED, f"simulator failed: {exc}")
+            return
+        self._set_status(sink, DriverState.STOPPED)
+
+    def _take_nibp_requests(self) -> None:
+        with self._nibp_lock:
+            pending, self._nibp_requests = self._nibp_requests, 0
+        if pending:
+            self._sim.request_nibp()
+
+    def _on_connection_change(self, sink: SampleSink, connected: bool) -> None:
+        if not connected:
+            self._set_status(sink, DriverState.DISCONNECTED, "connection lost")
+            return
+        self._set_status(sink, DriverState.CONNECTED, "reconnected")
+        # What changed while the link was down is sent again in full.
+        now = self._time(self._sim.elapsed)
+        for code, active in self._sim.conditions.items():
+            sink.write_condition(DeviceCondition(code, active, now, CONDITION_TEXT[code]))
+
+    def _time(self, t: float) -> float:
+        epoch = self._epoch if self._epoch is not None else 0.0
+        return epoch + t
+
+    def _deliver(self, sink: SampleSink, step: SimStep) -> None:
+        for event in step.events:
+            if event.kind == "scenario" or step.connected:
+                sink.write_event(DeviceEvent(event.kind, event.name, self._time(event.t)))
+        if not step.connected:
+            return
+        t_first = self._time(step.t0)
+        for key, block in step.waveforms.items():
+            sink.write_samples(key, block, t_first)
+        for r in step.readings:
+            sink.write_reading(
+                Reading(r.code, r.value, UNITS[r.code], self._time(r.t), r.quality, r.message)
+            )
+        for c in step.conditions:
+            sink.write_condition(DeviceCondition(c.code, c.active, self._time(c.t), c.message))

@@ -1,0 +1,193 @@
+"""One bed, large: all waveforms, ECG gain and sweep speed, every numeric, the device's state,
+and the way back to the ward grid (button or Esc)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.model.ward import Bed, Ward
+from app.presentation import deidentified_label
+from widgets import theme
+from widgets.admit_dialog import AdmitDialog
+from widgets.bed_tile import BedNumerics, TileHeader, header_state, patient_line, trace_messages
+from widgets.waveform_panel import WaveformPanel
+
+GAINS = (0.5, 1.0, 2.0)
+SPEEDS_MM_S = (12.5, 25.0, 50.0)
+DETAIL_CODES = ("HR", "SPO2", "PR", "NIBP_SYS", "RR", "TEMP")
+
+
+class BedDetail(QtWidgets.QWidget):
+    back_requested = QtCore.Signal()
+
+    def __init__(
+        self,
+        ward: Ward,
+        bed: Bed,
+        index: int,
+        *,
+        kiosk: bool,
+        px_per_mm: float,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ward = ward
+        self.bed = bed
+        self.index = index
+        self.kiosk = kiosk
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(self._toolbar())
+        self.header = TileHeader(bed.label, 20)
+        layout.addWidget(self.header)
+        body = QtWidgets.QHBoxLayout()
+        layout.addLayout(body, 1)
+        self.panel: WaveformPanel | None = None
+        monitor = bed.monitor
+        if monitor is not None:
+            keys = [spec.key for spec in monitor.description.channels]
+            self.panel = WaveformPanel(monitor, keys, label_px=15, px_per_mm=px_per_mm)
+            body.addWidget(self.panel, 3)
+        side = QtWidgets.QVBoxLayout()
+        body.addLayout(side, 1)
+        self.numerics = BedNumerics(bed)
+        for code in DETAIL_CODES:
+            big = code in ("HR", "SPO2")
+            box = self.numerics.make_box(code, 84 if big else 44, 16, self)
+            if box is not None:
+                side.addWidget(box, 3 if big else 2)
+        self.device_info = QtWidgets.QLabel()
+        self.device_info.setWordWrap(True)
+        self.device_info.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 13px;")
+        side.addWidget(self.device_info)
+        bed.patient_changed.connect(self._on_patient_changed)
+        self.refresh(time.time())
+
+    def _toolbar(self) -> QtWidgets.QHBoxLayout:
+        bar = QtWidgets.QHBoxLayout()
+        self.back_button = QtWidgets.QPushButton("◀  Ward overview")
+        self.back_button.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape))
+        self.back_button.clicked.connect(self.back_requested)
+        bar.addWidget(self.back_button)
+        bar.addSpacing(20)
+        bar.addWidget(QtWidgets.QLabel("ECG gain"))
+        self.gain = QtWidgets.QComboBox()
+        for gain in GAINS:
+            self.gain.addItem(f"×{gain:g}", gain)
+        self.gain.setCurrentIndex(GAINS.index(1.0))
+        self.gain.currentIndexChanged.connect(self._on_gain)
+        bar.addWidget(self.gain)
+        bar.addSpacing(12)
+        bar.addWidget(QtWidgets.QLabel("Sweep"))
+        self.speed = QtWidgets.QComboBox()
+        for mm_s in SPEEDS_MM_S:
+            self.speed.addItem(f"{mm_s:g} mm/s", mm_s)
+        self.speed.setCurrentIndex(SPEEDS_MM_S.index(25.0))
+        self.speed.currentIndexChanged.connect(self._on_speed)
+        bar.addWidget(self.speed)
+        bar.addStretch(1)
+        self.nibp_button = QtWidgets.QPushButton("Start NIBP")
+        self.nibp_button.clicked.connect(self._start_nibp)
+        monitor = self.bed.monitor
+        self.nibp_button.setEnabled(monitor is not None and monitor.can_start_nibp())
+        bar.addWidget(self.nibp_button)
+        self.admit_button = QtWidgets.QPushButton("Admit…")
+        self.admit_button.clicked.connect(self.open_admit_dialog)
+        self.discharge_button = QtWidgets.QPushButton("Discharge…")
+        self.discharge_button.clicked.connect(self.confirm_discharge)
+        for button in (self.admit_button, self.discharge_button):
+            button.setVisible(not self.kiosk)  # kiosk mode has no admin actions
+            bar.addWidget(button)
+        self._update_admin_buttons()
+        return bar
+
+    def _on_gain(self) -> None:
+        if self.panel is not None:
+            self.panel.set_ecg_gain(float(self.gain.currentData()))
+
+    def _on_speed(self) -> None:
+        if self.panel is not None:
+            self.panel.set_speed_mm_s(float(self.speed.currentData()))
+
+    def _start_nibp(self) -> None:
+        monitor = self.bed.monitor
+        if monitor is not None:
+            monitor.request_nibp()
+
+    def open_admit_dialog(self) -> AdmitDialog:
+        dialog = AdmitDialog(self.ward, self.bed.label, parent=self)
+        dialog.open()
+        return dialog
+
+    def confirm_discharge(self) -> None:
+        patient = self.bed.patient
+        if patient is None:
+            return
+        answer = QtWidgets.QMessageBox.question(
+            self,
+            "Discharge patient",
+            f"Discharge {patient.display_name} (MRN {patient.mrn}) from {self.bed.label}?",
+        )
+        if answer == QtWidgets.QMessageBox.StandardButton.Yes:
+            self.ward.discharge(self.bed.label)
+
+    def _on_patient_changed(self, _bed: Bed) -> None:
+        self._update_admin_buttons()
+        self.refresh(time.time())
+
+    def _update_admin_buttons(self) -> None:
+        occupied = self.bed.patient is not None
+        self.admit_button.setEnabled(not occupied)
+        self.discharge_button.setEnabled(occupied)
+
+    def advance(self, now: float) -> None:
+        if self.panel is not None:
+            self.panel.advance(now)
+
+    def refresh(self, now: float) -> None:
+        self.numerics.refresh(now)
+        monitor = self.bed.monitor
+        simulated, connection, battery = header_state(monitor, now)
+        self.header.set_state(
+            self._patient_text(), simulated, connection, battery
+        )
+        if monitor is None:
+            self.device_info.setText("No device attached.")
+            return
+        if self.panel is not None:
+            for key, text in trace_messages(monitor).items():
+                self.panel.set_message(key, text)
+        info = monitor.description.info
+        conditions = ", ".join(c.message for c in monitor.active_conditions) or "none"
+        self.device_info.setText(
+            f"Device: {info.manufacturer} {info.model}"
+            f"{' (SIMULATED)' if info.simulated else ''}\n"
+            f"Serial: {info.serial}\n"
+            f"Technical conditions: {conditions}\n"
+            f"Samples received: {monitor.samples_received:,}\n"
+            f"Samples dropped: {monitor.samples_dropped:,}   missing (gaps): "
+            f"{monitor.samples_missing:,}\n"
+            f"ECG scale: {self._ecg_scale_text()}"
+        )
+
+    def _ecg_scale_text(self) -> str:
+        mm_per_mv = self.panel.ecg_mm_per_mv() if self.panel is not None else None
+        return "—" if mm_per_mv is None else f"{mm_per_mv:.3g} mm/mV"
+
+    def _patient_text(self) -> str:
+        if self.kiosk:
+            return deidentified_label(self.index) + "  (de-identified demo)"
+        patient = self.bed.patient
+        if patient is None:
+            return "No patient admitted"
+        return (
+            patient_line(self.bed, self.index, False, dt.date.today())
+            + f"  ·  MRN {patient.mrn}  ·  born {patient.date_of_birth.isoformat()}"
+            + f"  ·  {patient.category.value}"
+        )
+
+    def dispose(self) -> None:
+        self.bed.patient_changed.disconnect(self._on_patient_changed)

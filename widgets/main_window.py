@@ -1,0 +1,209 @@
+"""The station window: a top bar, the ward grid or one bed's detail view, and a status bar.
+
+The frame clock drives everything visible: it applies what drivers reported (station poll),
+advances the waveforms of the visible view every frame, and refreshes numerics, headers and
+the status bar four times a second.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.station import Station
+from widgets import theme
+from widgets.bed_detail import BedDetail
+from widgets.frame_clock import FrameClock
+from widgets.ward_grid import WardGrid
+
+REFRESH_HZ = 4.0
+KIOSK_BANNER = "DEMO — NOT FOR CLINICAL USE"
+
+
+class Watermark(QtWidgets.QWidget):
+    """The kiosk's permanent watermark, over everything; clicks pass through it."""
+
+    def __init__(self, parent: QtWidgets.QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_NoSystemBackground)
+        self._pixmap = QtGui.QPixmap()
+        parent.installEventFilter(self)
+        self.setGeometry(parent.rect())
+        self.raise_()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.Resize:
+            self.setGeometry(self.parentWidget().rect())
+            self.raise_()
+        return False
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        # Rendered once per size; painting the exposed part of a pixmap is cheap per frame.
+        self._pixmap = QtGui.QPixmap(self.size())
+        self._pixmap.fill(QtCore.Qt.GlobalColor.transparent)
+        p = QtGui.QPainter(self._pixmap)
+        p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
+        p.setPen(QtGui.QColor(255, 140, 26, 70))
+        p.setFont(theme.font(max(24, self.width() // 22), bold=True))
+        p.translate(self.width() / 2, self.height() / 2)
+        p.rotate(-18)
+        rect = QtCore.QRectF(-self.width(), -self.height() / 2, 2 * self.width(), self.height())
+        p.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, KIOSK_BANNER)
+        p.end()
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        p = QtGui.QPainter(self)
+        for rect in event.region():
+            p.drawPixmap(rect, self._pixmap, rect)
+        p.end()
+
+
+class TopBar(QtWidgets.QWidget):
+    def __init__(self, title: str, kiosk: bool, simulated: bool) -> None:
+        super().__init__()
+        self.setFixedHeight(40)
+        self.setStyleSheet("background: #0d1318;")
+        row = QtWidgets.QHBoxLayout(self)
+        row.setContentsMargins(10, 2, 10, 2)
+        brand = QtWidgets.QLabel("VIGIL")
+        brand.setStyleSheet("font-size: 20px; font-weight: bold; letter-spacing: 3px;")
+        row.addWidget(brand)
+        self.title = QtWidgets.QLabel(title)
+        self.title.setStyleSheet(f"font-size: 17px; color: {theme.TEXT_DIM};")
+        row.addWidget(self.title)
+        row.addSpacing(16)
+        if kiosk:
+            row.addWidget(_banner(KIOSK_BANNER, theme.FAULT))
+        if simulated:
+            row.addWidget(_banner("SIMULATED DATA", theme.SIMULATED_TAG))
+        row.addStretch(1)
+        self.prev_page = QtWidgets.QPushButton("◀")
+        self.page_label = QtWidgets.QLabel()
+        self.next_page = QtWidgets.QPushButton("▶")
+        for w in (self.prev_page, self.page_label, self.next_page):
+            row.addWidget(w)
+        row.addSpacing(16)
+        self.clock = QtWidgets.QLabel()
+        self.clock.setStyleSheet("font-size: 20px; font-weight: bold;")
+        row.addWidget(self.clock)
+
+    def set_pages(self, page: int, count: int) -> None:
+        for w in (self.prev_page, self.page_label, self.next_page):
+            w.setVisible(count > 1)
+        self.page_label.setText(f"Page {page + 1} of {count}")
+        self.prev_page.setEnabled(page > 0)
+        self.next_page.setEnabled(page < count - 1)
+
+
+def _banner(text: str, background: str) -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel(text)
+    label.setStyleSheet(
+        f"background: {background}; color: #000; font-weight: bold; font-size: 15px;"
+        " padding: 3px 10px; border-radius: 3px;"
+    )
+    return label
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(
+        self,
+        station: Station,
+        *,
+        kiosk: bool,
+        fps: float,
+        px_per_mm: float,
+        font_scale: float = 1.0,
+        calibration_note: str = "",
+    ) -> None:
+        super().__init__()
+        self.station = station
+        self.kiosk = kiosk
+        self._px_per_mm = px_per_mm
+        self._calibration_note = calibration_note
+        simulated = any(d.simulated for d in station.devices)
+        self.setWindowTitle("Vigil — DEMO" if kiosk else f"Vigil — {station.ward.name}")
+        self.top_bar = TopBar(station.ward.name, kiosk, simulated)
+        self.grid = WardGrid(
+            station.ward, kiosk=kiosk, px_per_mm=px_per_mm, font_scale=font_scale
+        )
+        self.grid.bed_clicked.connect(self.show_bed)
+        self.grid.page_changed.connect(self._on_page)
+        self.top_bar.prev_page.clicked.connect(lambda: self.grid.set_page(self.grid.page - 1))
+        self.top_bar.next_page.clicked.connect(lambda: self.grid.set_page(self.grid.page + 1))
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.grid)
+        self.detail: BedDetail | None = None
+        central = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.top_bar)
+        column.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.status = QtWidgets.QLabel()
+        self.statusBar().addWidget(self.status, 1)
+        self.watermark = Watermark(self) if kiosk else None
+        self._on_page(0)
+        self.clock = FrameClock(fps, self)
+        self.clock.subscribe(self._on_frame)
+        self._refresh_every = max(1, round(fps / REFRESH_HZ))
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def show_bed(self, label: str) -> None:
+        self.close_detail()
+        bed = self.station.ward.bed(label)
+        index = self.station.ward.beds.index(bed)
+        self.detail = BedDetail(
+            self.station.ward, bed, index, kiosk=self.kiosk, px_per_mm=self._px_per_mm
+        )
+        self.detail.back_requested.connect(self.show_grid)
+        self.stack.addWidget(self.detail)
+        self.stack.setCurrentWidget(self.detail)
+
+    def show_grid(self) -> None:
+        self.stack.setCurrentWidget(self.grid)
+        self.close_detail()
+
+    def close_detail(self) -> None:
+        if self.detail is not None:
+            self.detail.dispose()
+            self.stack.removeWidget(self.detail)
+            self.detail.deleteLater()
+            self.detail = None
+
+    def _on_page(self, page: int) -> None:
+        self.top_bar.set_pages(page, self.grid.page_count)
+
+    # -- frames -------------------------------------------------------------------------------
+
+    def _on_frame(self, now: float, frame: int) -> None:
+        self.station.poll()
+        view = self.detail if self.detail is not None else self.grid
+        view.advance(now)
+        if frame % self._refresh_every == 1 or self._refresh_every == 1:
+            view.refresh(now)
+            self._refresh_bars(now)
+
+    def _refresh_bars(self, now: float) -> None:
+        self.top_bar.clock.setText(time.strftime("%H:%M:%S", time.localtime(now)))
+        devices = self.station.devices
+        dropped = self.station.samples_dropped
+        text = (
+            f"{len(self.station.ward.beds)} beds · {len(devices)} devices · "
+            f"{self.clock.measured_fps():.0f} fps · samples dropped: {dropped:,}"
+        )
+        if self._calibration_note:
+            text += f" · {self._calibration_note}"
+        if self.status.text() != text:
+            self.status.setText(text)
+
+    def start(self) -> None:
+        self.clock.start()
+
+    def shutdown(self) -> None:
+        self.clock.stop()
+        self.close_detail()
+        self.grid.dispose()

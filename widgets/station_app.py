@@ -1,0 +1,152 @@
+"""Runs the station GUI: Qt application, window, screen calibration, orderly shutdown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.cli import StationOptions
+from app.demo_ward import build_simulated_station
+from app.run_stats import RunMeter, write_stats
+from app.station import Station
+from widgets import theme
+from widgets.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+SANE_DPI = (60.0, 400.0)
+REFERENCE_HEIGHT = 1080
+OFFSCREEN_SIZE = (1920, 1080)
+STEADY_AFTER = 5.0  # seconds of start-up left out of the steady-state statistics
+
+
+def no_display_message() -> str | None:
+    """Why the station cannot open a window here, if it cannot."""
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform != "linux":
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "No display: neither DISPLAY nor WAYLAND_DISPLAY is set. Run the station on a desktop, "
+        "or under a virtual one (xvfb-run -a python main.py), or headless with "
+        "QT_QPA_PLATFORM=offscreen and --screenshot/--quit-after."
+    )
+
+
+def calibrate(screen: QtGui.QScreen, dpi: float | None) -> tuple[float, str]:
+    """Pixels per millimetre for 25 mm/s sweeps, and a note when they are a guess."""
+    if dpi is not None:
+        return dpi / 25.4, f"sweep calibrated to {dpi:g} dpi"
+    reported = screen.physicalDotsPerInch()
+    if SANE_DPI[0] <= reported <= SANE_DPI[1]:
+        return reported / 25.4, ""
+    return 96.0 / 25.4, "screen size unknown: sweep speed assumes 96 dpi (use --dpi)"
+
+
+def run_station(options: StationOptions) -> int:
+    message = no_display_message()
+    if message:
+        print(message, file=sys.stderr)  # noqa: T201 - the user needs this on the terminal
+        return 2
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    assert isinstance(app, QtWidgets.QApplication)  # noqa: S101 - narrowing for the type checker
+    theme.apply(app)
+    station = build_simulated_station(options.sim)
+    window = build_window(app, station, options)
+    meter = RunMeter()
+    station.start()
+    window.start()
+    _arrange(window, app, options)
+    if options.quit_after is not None:
+        warm_up = min(STEADY_AFTER, options.quit_after / 3)
+        QtCore.QTimer.singleShot(round(warm_up * 1000), lambda: meter.mark(window.clock.frames))
+    if options.quit_after is not None:
+        QtCore.QTimer.singleShot(
+            round(options.quit_after * 1000), lambda: _finish(app, window, options.screenshot)
+        )
+    _quit_on_sigint(app)
+    code = app.exec()
+    window.shutdown()
+    stuck = station.stop()
+    if options.stats is not None:
+        write_stats(
+            options.stats,
+            meter.report(
+                station,
+                frames=window.clock.frames,
+                visible_beds=len(window.grid.tiles),
+                tick_ms_median=_median(window.clock.tick_ms()),
+            ),
+        )
+    window.deleteLater()
+    if stuck:
+        log.error("devices did not stop: %s", ", ".join(stuck))
+        return 1
+    return code
+
+
+def build_window(
+    app: QtWidgets.QApplication, station: Station, options: StationOptions
+) -> MainWindow:
+    screen = app.primaryScreen()
+    px_per_mm, note = calibrate(screen, options.dpi)
+    height = options.size[1] if options.size else _planned_size(screen)[1]
+    font_scale = max(0.75, min(1.6, height / REFERENCE_HEIGHT))
+    return MainWindow(
+        station,
+        kiosk=options.kiosk,
+        fps=options.fps,
+        px_per_mm=px_per_mm,
+        font_scale=font_scale,
+        calibration_note=note,
+    )
+
+
+def _planned_size(screen: QtGui.QScreen) -> tuple[int, int]:
+    if QtGui.QGuiApplication.platformName() == "offscreen":
+        return OFFSCREEN_SIZE
+    geometry = screen.availableGeometry()
+    return geometry.width(), geometry.height()
+
+
+def _arrange(window: MainWindow, app: QtWidgets.QApplication, options: StationOptions) -> None:
+    if options.size is not None:
+        window.resize(*options.size)
+        window.show()
+    elif QtGui.QGuiApplication.platformName() == "offscreen":
+        window.resize(*OFFSCREEN_SIZE)
+        window.show()
+    elif options.kiosk:
+        window.showFullScreen()
+    else:
+        window.showMaximized()
+
+
+def _finish(app: QtWidgets.QApplication, window: MainWindow, screenshot: Path | None) -> None:
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(screenshot), "PNG"):
+            log.error("could not save the screenshot to %s", screenshot)
+            app.exit(1)
+            return
+    app.quit()
+
+
+def _quit_on_sigint(app: QtWidgets.QApplication) -> None:
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    # Qt's loop does not run Python code on its own; a light timer lets the handler run.
+    timer = QtCore.QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[len(ordered) // 2], 3)

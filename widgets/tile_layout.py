@@ -1,0 +1,65 @@
+"""How the ward grid adapts to the number of beds: grid shape, paging and tile sizes.
+
+Up to 32 beds share one page (compact tiles above 16); beyond that the grid pages. Sizes
+are for a 1080-pixel-high screen and scale with the real height, but never below what keeps
+the main numerics (HR, SpO2) at least 36 px tall at 1080p.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+BEDS_PER_PAGE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class TileTier:
+    name: str
+    header_px: int
+    label_px: int
+    main_value_px: int  # HR and SpO2
+    minor_value_px: int  # NIBP, RR, temperature
+    channels: tuple[str, ...]
+    numerics_share: float  # fraction of the tile width given to numerics
+    show_pulse_rate: bool
+
+    def scaled(self, factor: float) -> TileTier:
+        return replace(
+            self,
+            header_px=round(self.header_px * factor),
+            label_px=max(10, round(self.label_px * factor)),
+            main_value_px=max(20, round(self.main_value_px * factor)),
+            minor_value_px=max(12, round(self.minor_value_px * factor)),
+        )
+
+
+ALL_WAVES = ("ECG_II", "PLETH", "RESP")
+LARGE = TileTier("large", 20, 15, 96, 44, ALL_WAVES, 0.40, True)
+NORMAL = TileTier("normal", 17, 13, 64, 30, ALL_WAVES, 0.42, False)
+MEDIUM = TileTier("medium", 15, 12, 54, 22, ALL_WAVES, 0.46, False)
+# 48 px DejaVu Sans Bold draws digits 37 px tall: the floor for the main numerics.
+COMPACT = TileTier("compact", 13, 11, 48, 18, ("ECG_II", "PLETH"), 0.50, False)
+
+
+def tier_for(beds_on_page: int) -> TileTier:
+    if beds_on_page <= 4:
+        return LARGE
+    if beds_on_page <= 8:
+        return NORMAL
+    if beds_on_page <= 16:
+        return MEDIUM
+    return COMPACT
+
+
+def grid_shape(beds_on_page: int) -> tuple[int, int]:
+    """(columns, rows): wide tiles while few beds, four columns from 9 beds on."""
+    n = max(1, beds_on_page)
+    if n <= 2:
+        return 1, n
+    cols = 2 if n <= 8 else 3 if n <= 12 else 4
+    return cols, math.ceil(n / cols)
+
+
+def pages(beds: int) -> int:
+    return max(1, math.ceil(beds / BEDS_PER_PAGE))
