@@ -9,11 +9,12 @@ from app.cli import SimulateOptions, parse
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
+    # Imports are deferred so that `simulate` never loads Qt and `--help` stays quick.
     if isinstance(options, SimulateOptions):
-        from app.simulate import run  # noqa: PLC0415 - keeps the GUI-less path light
+        from app.simulate import run
 
         return run(options)
-    from widgets.station_app import run_station  # noqa: PLC0415 - Qt loads only for the GUI
+    from widgets.station_app import run_station
 
     return run_station(options)
 

@@ -85,7 +85,9 @@ def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"use WIDTHxHEIGHT, e.g. 1920x1080, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"use WIDTHxHEIGHT, e.g. 1920x1080, not {text!r}"
+        ) from None
     if w < 320 or h < 240:
         raise argparse.ArgumentTypeError(f"window too small: {text}")
     return w, h
@@ -164,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sim_config(args: argparse.Namespace, *, speed: float | None, duration: float | None) -> SimConfig:
+def _sim_config(
+    args: argparse.Namespace, *, speed: float | None, duration: float | None
+) -> SimConfig:
     return SimConfig(
         beds=args.beds,
         scenario=args.scenario,

@@ -47,19 +47,19 @@ def present_numeric(reading: Reading | None, spec: NumericSpec, now: float) -> N
     if reading is None:
         return NumericText(NO_VALUE, NumericState.NO_VALUE, "no data")
     age = now - reading.timestamp
-    if reading.value is None or not math.isfinite(reading.value):
-        note = reading.message or reading.quality.value
-        if age > spec.stale_after:
-            return NumericText(NO_VALUE, NumericState.STALE, f"STALE {age_text(age)}")
-        return NumericText(NO_VALUE, NumericState.NO_VALUE, note)
-    text = format_value(reading.value, spec.decimals)
-    if age > spec.stale_after:
-        return NumericText(text, NumericState.STALE, f"STALE {age_text(age)}")
-    if reading.quality is Quality.QUESTIONABLE:
-        return NumericText(text + "?", NumericState.QUESTIONABLE, reading.message or "questionable")
-    if reading.quality is not Quality.VALID:
-        return NumericText(NO_VALUE, NumericState.NO_VALUE, reading.message or reading.quality.value)
-    return NumericText(text, NumericState.LIVE, "")
+    has_value = reading.value is not None and math.isfinite(reading.value)
+    text = format_value(reading.value, spec.decimals) if reading.value is not None else NO_VALUE
+    if not has_value or reading.quality in (Quality.INVALID, Quality.UNAVAILABLE):
+        text, state, note = NO_VALUE, NumericState.NO_VALUE, reading.message
+        note = note or reading.quality.value
+    elif reading.quality is Quality.QUESTIONABLE:
+        text, state, note = text + "?", NumericState.QUESTIONABLE, reading.message
+        note = note or "questionable"
+    else:
+        state, note = NumericState.LIVE, ""
+    if age > spec.stale_after:  # an old value, or an old reason, must never look current
+        return NumericText(text.rstrip("?"), NumericState.STALE, f"STALE {age_text(age)}")
+    return NumericText(text, state, note)
 
 
 def present_nibp(

@@ -60,9 +60,7 @@ class AdmitDialog(QtWidgets.QDialog):
         self.errors.setWordWrap(True)
         self.errors.setAccessibleName("Admission errors")
         self.errors.hide()
-        self.buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
+        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         self.admit_button = self.buttons.addButton(
             "Admit", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole
         )

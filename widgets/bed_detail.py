@@ -64,6 +64,7 @@ class BedDetail(QtWidgets.QWidget):
         self.device_info.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 13px;")
         side.addWidget(self.device_info)
         bed.patient_changed.connect(self._on_patient_changed)
+        self._disposed = False
         self.refresh(time.time())
 
     def _toolbar(self) -> QtWidgets.QHBoxLayout:
@@ -151,9 +152,7 @@ class BedDetail(QtWidgets.QWidget):
         self.numerics.refresh(now)
         monitor = self.bed.monitor
         simulated, connection, battery = header_state(monitor, now)
-        self.header.set_state(
-            self._patient_text(), simulated, connection, battery
-        )
+        self.header.set_state(self._patient_text(), simulated, connection, battery)
         if monitor is None:
             self.device_info.setText("No device attached.")
             return
@@ -190,4 +189,13 @@ class BedDetail(QtWidgets.QWidget):
         )
 
     def dispose(self) -> None:
-        self.bed.patient_changed.disconnect(self._on_patient_changed)
+        """Unsubscribe from the model before the view goes away (once)."""
+        if not self._disposed:
+            self._disposed = True
+            self.bed.patient_changed.disconnect(self._on_patient_changed)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() == QtCore.Qt.Key.Key_Escape:
+            self.back_requested.emit()
+            return
+        super().keyPressEvent(event)

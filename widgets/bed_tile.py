@@ -239,6 +239,7 @@ class BedTile(QtWidgets.QFrame):
         self.numerics = BedNumerics(bed)
         body.addWidget(self._numerics_widget(tier), round(100 * tier.numerics_share))
         bed.patient_changed.connect(self._on_patient_changed)
+        self._disposed = False
         self.refresh(time.time())
 
     def _numerics_widget(self, tier: TileTier) -> QtWidgets.QWidget:
@@ -295,5 +296,7 @@ class BedTile(QtWidgets.QFrame):
         super().keyPressEvent(event)
 
     def dispose(self) -> None:
-        """Unsubscribe from the model before the tile goes away."""
-        self.bed.patient_changed.disconnect(self._on_patient_changed)
+        """Unsubscribe from the model before the tile goes away (once)."""
+        if not self._disposed:
+            self._disposed = True
+            self.bed.patient_changed.disconnect(self._on_patient_changed)

@@ -29,13 +29,14 @@ class Watermark(QtWidgets.QWidget):
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_NoSystemBackground)
         self._pixmap = QtGui.QPixmap()
+        self._host = parent
         parent.installEventFilter(self)
         self.setGeometry(parent.rect())
         self.raise_()
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if event.type() == QtCore.QEvent.Type.Resize:
-            self.setGeometry(self.parentWidget().rect())
+            self.setGeometry(self._host.rect())
             self.raise_()
         return False
 
@@ -55,8 +56,7 @@ class Watermark(QtWidgets.QWidget):
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         p = QtGui.QPainter(self)
-        for rect in event.region():
-            p.drawPixmap(rect, self._pixmap, rect)
+        p.drawPixmap(event.rect(), self._pixmap, event.rect())
         p.end()
 
 
@@ -125,9 +125,7 @@ class MainWindow(QtWidgets.QMainWindow):
         simulated = any(d.simulated for d in station.devices)
         self.setWindowTitle("Vigil — DEMO" if kiosk else f"Vigil — {station.ward.name}")
         self.top_bar = TopBar(station.ward.name, kiosk, simulated)
-        self.grid = WardGrid(
-            station.ward, kiosk=kiosk, px_per_mm=px_per_mm, font_scale=font_scale
-        )
+        self.grid = WardGrid(station.ward, kiosk=kiosk, px_per_mm=px_per_mm, font_scale=font_scale)
         self.grid.bed_clicked.connect(self.show_bed)
         self.grid.page_changed.connect(self._on_page)
         self.top_bar.prev_page.clicked.connect(lambda: self.grid.set_page(self.grid.page - 1))

@@ -51,10 +51,11 @@ def calibrate(screen: QtGui.QScreen, dpi: float | None) -> tuple[float, str]:
 def run_station(options: StationOptions) -> int:
     message = no_display_message()
     if message:
-        print(message, file=sys.stderr)  # noqa: T201 - the user needs this on the terminal
+        sys.stderr.write(message + "\n")
         return 2
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    assert isinstance(app, QtWidgets.QApplication)  # noqa: S101 - narrowing for the type checker
+    if not isinstance(app, QtWidgets.QApplication):
+        raise TypeError("another kind of Qt application is already running")
     theme.apply(app)
     station = build_simulated_station(options.sim)
     window = build_window(app, station, options)

@@ -130,6 +130,10 @@ class SweepCanvas(pg.GraphicsObject):
     def width(self) -> int:
         return self._image.width()
 
+    def image(self) -> QtGui.QImage:
+        """A copy of what is drawn (for tests and screenshots)."""
+        return self._image.copy()
+
     def sweep_seconds(self) -> float:
         return (self._image.width() - ERASE_PX) / self._px_per_s
 
@@ -144,7 +148,7 @@ class SweepCanvas(pg.GraphicsObject):
         option: QtWidgets.QStyleOptionGraphicsItem,
         widget: QtWidgets.QWidget | None = None,
     ) -> None:
-        rect = option.exposedRect  # type: ignore[attr-defined]
+        rect = option.exposedRect
         painter.drawImage(rect, self._image, rect)
 
     # -- per frame ------------------------------------------------------------------------
@@ -190,7 +194,9 @@ class SweepCanvas(pg.GraphicsObject):
             self.update(QtCore.QRectF(x0, row.y, x1 - x0, row.height))
         row.drawn = target
 
-    def _draw(self, painter: QtGui.QPainter, row: SweepRow, col0: int, col1: int, span: Span) -> None:
+    def _draw(
+        self, painter: QtGui.QPainter, row: SweepRow, col0: int, col1: int, span: Span
+    ) -> None:
         if span.t_end is None or col1 <= col0:
             row.tail = None
             return
@@ -202,7 +208,14 @@ class SweepCanvas(pg.GraphicsObject):
             return
         data, span = row.buffer.read(i0, i1)
         runs, row.tail = sweep_runs(
-            data, i0, span.time_at(i0), fs, (col0, col1), pxs, self._image.width(), row.tail
+            data,
+            first_index=i0,
+            t_first=span.time_at(i0),
+            sample_rate=fs,
+            columns=(col0, col1),
+            px_per_s=pxs,
+            width=self._image.width(),
+            tail=row.tail,
         )
         if not runs:
             return

@@ -38,6 +38,7 @@ def envelope_mode(sample_rate: float, px_per_s: float) -> bool:
 
 def sweep_runs(
     data: npt.NDArray[np.float32],
+    *,
     first_index: int,
     t_first: float,
     sample_rate: float,
@@ -57,7 +58,7 @@ def sweep_runs(
     if envelope_mode(sample_rate, px_per_s):
         points = _envelope(data.tolist(), x_start, step, col0, col1)
     else:
-        points = _raw(data.tolist(), first_index, x_start, step, col0, col1)
+        points = _raw(data.tolist(), first_index, x_start, step, columns)
     return _runs(points, tail, width)
 
 
@@ -86,7 +87,7 @@ def _envelope(
                 out += ((x, first, col), (x, lo, col), (x, hi, col), (x, last, col))
             col, have = c, False
         v = values[k]
-        if v != v:  # NaN: this sample is missing
+        if math.isnan(v):  # this sample is missing
             continue
         if not have:
             first = lo = hi = v
@@ -103,9 +104,10 @@ def _envelope(
 
 
 def _raw(
-    values: list[float], first_index: int, x_start: float, step: float, col0: int, col1: int
+    values: list[float], first_index: int, x_start: float, step: float, columns: tuple[int, int]
 ) -> tuple[list[_Point], bool]:
     """Every sample in the columns; and whether the last sample in range was drawn."""
+    col0, col1 = columns
     out: list[_Point] = []
     complete = False
     k0 = max(0, math.ceil((col0 - x_start) / step) - 1)
@@ -117,7 +119,7 @@ def _raw(
         if c >= col1:
             break
         v = values[k]
-        complete = v == v
+        complete = not math.isnan(v)
         if complete:
             out.append((x, v, first_index + k))
     return out, complete
@@ -139,9 +141,9 @@ def _runs(
         if p != page or last_key is None or not 0 <= key - last_key <= 1:
             run = []
             runs.append(run)
-            if i == 0 and tail is not None and last_key is not None and key - last_key == 1:
-                if math.floor(tail.x_abs / width) == p:  # the line goes on from last frame
-                    run += (tail.x_abs - p * width, tail.value)
+            joins_tail = i == 0 and tail is not None and key - tail.key == 1
+            if tail is not None and joins_tail and math.floor(tail.x_abs / width) == p:
+                run += (tail.x_abs - p * width, tail.value)  # the line goes on from last frame
             page = p
         run += (x - p * width, v)
         last_key = key

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -133,9 +134,12 @@ class SimulatedMonitor:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def _set_status(self, sink: SampleSink, state: DriverState, message: str = "") -> None:
+    def _set_status(
+        self, sink: SampleSink, state: DriverState, message: str = "", at: float | None = None
+    ) -> None:
         # Stamped in the driver's own time line, which runs ahead of the wall at --speed max.
-        self._status = DriverStatus(state, self._time(self._sim.elapsed), message)
+        t = self._sim.elapsed if at is None else at
+        self._status = DriverStatus(state, self._time(t), message)
         sink.write_status(self._status)
 
     def _run(self, sink: SampleSink) -> None:
@@ -150,13 +154,14 @@ class SimulatedMonitor:
                 step = self._sim.step()
                 if step.connected != connected:
                     connected = step.connected
-                    self._on_connection_change(sink, connected)
+                    self._on_connection_change(sink, connected, step.t0)
                 self._deliver(sink, step)
         except Exception as exc:  # a dying driver must be seen on the screen, never vanish
             log.exception("simulated monitor %s failed", self._label)
             self._set_status(sink, DriverState.FAILED, f"simulator failed: {exc}")
             return
-        self._set_status(sink, DriverState.STOPPED)
+        stopped_at = None if self._duration is None else min(self._sim.elapsed, self._duration)
+        self._set_status(sink, DriverState.STOPPED, at=stopped_at)
 
     def _take_nibp_requests(self) -> None:
         with self._nibp_lock:
@@ -164,13 +169,14 @@ class SimulatedMonitor:
         if pending:
             self._sim.request_nibp()
 
-    def _on_connection_change(self, sink: SampleSink, connected: bool) -> None:
+    def _on_connection_change(self, sink: SampleSink, connected: bool, t: float) -> None:
+        """At ``t`` the first block with the new connection state starts."""
         if not connected:
-            self._set_status(sink, DriverState.DISCONNECTED, "connection lost")
+            self._set_status(sink, DriverState.DISCONNECTED, "connection lost", at=t)
             return
-        self._set_status(sink, DriverState.CONNECTED, "reconnected")
+        self._set_status(sink, DriverState.CONNECTED, "reconnected", at=t)
         # What changed while the link was down is sent again in full.
-        now = self._time(self._sim.elapsed)
+        now = self._time(t)
         for code, active in self._sim.conditions.items():
             sink.write_condition(DeviceCondition(code, active, now, CONDITION_TEXT[code]))
 
@@ -179,17 +185,22 @@ class SimulatedMonitor:
         return epoch + t
 
     def _deliver(self, sink: SampleSink, step: SimStep) -> None:
+        end = math.inf if self._duration is None else self._duration  # nothing past --duration
         for event in step.events:
-            if event.kind == "scenario" or step.connected:
+            if event.t < end and (event.kind == "scenario" or step.connected):
                 sink.write_event(DeviceEvent(event.kind, event.name, self._time(event.t)))
         if not step.connected:
             return
         t_first = self._time(step.t0)
         for key, block in step.waveforms.items():
-            sink.write_samples(key, block, t_first)
+            keep = len(block)
+            if step.t0 + STEP > end:  # the last step of a run ends part-way
+                keep = math.ceil((end - step.t0) * len(block) / STEP - 1e-9)
+            sink.write_samples(key, block[:keep], t_first)
         for r in step.readings:
-            sink.write_reading(
-                Reading(r.code, r.value, UNITS[r.code], self._time(r.t), r.quality, r.message)
-            )
+            if r.t < end:
+                t = self._time(r.t)
+                sink.write_reading(Reading(r.code, r.value, UNITS[r.code], t, r.quality, r.message))
         for c in step.conditions:
-            sink.write_condition(DeviceCondition(c.code, c.active, self._time(c.t), c.message))
+            if c.t < end:
+                sink.write_condition(DeviceCondition(c.code, c.active, self._time(c.t), c.message))

@@ -135,7 +135,9 @@ class EcgRenderer:
         dt = 1.0 / self.fs
         phases = self._resp_phase + 2 * math.pi * resp_hz * dt * np.arange(n)
         self._resp_phase = float(phases[-1] + 2 * math.pi * resp_hz * dt) % (2 * math.pi)
-        return 0.045 * np.sin(phases) + 0.025 * np.sin(2 * math.pi * 0.043 * t + self._drift_phase)
+        wander: FloatArray = 0.045 * np.sin(phases)
+        wander += 0.025 * np.sin(2 * math.pi * 0.043 * t + self._drift_phase)
+        return wander
 
     def _f_waves(self, n: int) -> FloatArray:
         # Atrial activity at 5-7 Hz whose rate and size wander: irregular, never a P wave.
@@ -143,7 +145,8 @@ class EcgRenderer:
         phases = self._f_phase + 2 * math.pi * self._f_freq / self.fs * np.arange(1, n + 1)
         self._f_phase = float(phases[-1]) % (2 * math.pi)
         amplitude = 0.055 * (1.0 + 0.25 * self._rng.standard_normal())
-        return amplitude * (np.sin(phases) + 0.35 * np.sin(2 * phases + 0.6))
+        waves: FloatArray = amplitude * (np.sin(phases) + 0.35 * np.sin(2 * phases + 0.6))
+        return waves
 
     def _fibrillation(self, n: int, elapsed: float) -> FloatArray:
         # Coarse VF (about 0.6 mV) fading to fine VF (about 0.2 mV) over three minutes.

@@ -7,7 +7,6 @@ child stream of the seed, so the subsystems do not disturb each other.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,14 +70,12 @@ class BedSimulator:
         ecg_rate: int = 250,
         baseline: PhysiologyState | None = None,
         nibp_interval: float = NIBP_DEFAULT_INTERVAL,
-        **overrides: float,
     ) -> None:
         if ecg_rate not in ECG_RATES:
             raise ValueError(f"ECG rate must be one of {ECG_RATES} Hz, got {ecg_rate}")
         streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
         rng_base, rng_morph, rng_beats, rng_ecg, rng_pleth, rng_resp, rng_vitals = streams
-        base = baseline or baseline_for_patient(rng_base)
-        self.baseline = dataclasses.replace(base, **overrides) if overrides else base
+        self.baseline = baseline or baseline_for_patient(rng_base)
         self.scenario = scenario
         self.ecg_rate = ecg_rate
         self._beats = BeatScheduler(rng_beats, self.state_at)
@@ -120,24 +117,30 @@ class BedSimulator:
         self._vitals.add_pulses(self._pleth.add_beats(beats, state))
 
         waveforms = {
-            "ECG_II": self._render(self._ecg.render, k, self.ecg_rate, state, state.leads_off),
-            "PLETH": self._render(self._pleth.render, k, PLETH_RATE, state, state.probe_off),
-            "RESP": self._render(self._resp.render, k, RESP_RATE, state, state.leads_off),
+            "ECG_II": self._render(self._ecg.render, k, self.ecg_rate, state, "leads_off"),
+            "PLETH": self._render(self._pleth.render, k, PLETH_RATE, state, "probe_off"),
+            "RESP": self._render(self._resp.render, k, RESP_RATE, state, "leads_off"),
         }
         self._vitals.add_breaths(self._resp.breath_starts)
         self._resp.breath_starts.clear()
-        readings, events, conditions = self._vitals.update(t0, t1, state)
+        readings, events, conditions = self._vitals.update(t0, t1, self.state_at)
         events += [
             SimEvent(t, "scenario", name) for t, name in self.scenario.events if t0 <= t < t1
         ]
-        return SimStep(t0, waveforms, readings, events, conditions, state.connected)
+        # A step goes out whole or not at all, like a packet; it belongs to its first moment.
+        return SimStep(t0, waveforms, readings, events, conditions, self.state_at(t0).connected)
 
-    @staticmethod
     def _render(
-        render: _Render, k: int, rate: float, state: PhysiologyState, invalid: bool
+        self, render: _Render, k: int, rate: float, state: PhysiologyState, invalid_flag: str
     ) -> Float32Array:
         n = round(rate * STEP)
         block = render(k * n, n, state).astype(np.float32)
-        if invalid:  # the front end flags these samples invalid; they must show as a gap
-            block[:] = np.nan
+        t = (k * n + np.arange(n)) / rate
+        first, last = (getattr(self.state_at(x), invalid_flag) for x in (t[0], t[-1]))
+        if first == last:
+            invalid: bool | npt.NDArray[np.bool_] = bool(first)
+        else:  # the flag flips inside this step: decide sample by sample
+            invalid = np.array([getattr(self.state_at(x), invalid_flag) for x in t])
+        # The front end flags these samples invalid; they must show as a gap.
+        block[invalid] = np.nan
         return block

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ NIBP_FIRST_AT = 10.0  # the first automatic measurement, seconds after the start
 BATTERY_LOW_BELOW = 20.0
 BATTERY_LOW_CLEARS_AT = 22.0  # hysteresis, so a level near the limit does not chatter
 WARM_UP = 4.0  # seconds after the start before the monitor has enough signal to count
+StateAt = Callable[[float], PhysiologyState]
 CONDITION_TEXT = {
     "ECG_LEAD_OFF": "ECG leads off",
     "SPO2_PROBE_OFF": "SpO2 probe off",
@@ -97,19 +99,20 @@ class VitalsAlgorithms:
         return dict(self._conditions)
 
     def update(
-        self, t0: float, t1: float, state: PhysiologyState
+        self, t0: float, t1: float, state_at: StateAt
     ) -> tuple[list[SimReading], list[SimEvent], list[SimCondition]]:
-        """Everything the device reports in ``[t0, t1)``."""
+        """Everything the device reports in ``[t0, t1)``, each at its own moment."""
         readings: list[SimReading] = []
         for second in range(math.ceil(t0), math.ceil(t1)):
+            state = state_at(second)
             readings += self._each_second(float(second), state)
             if second % 10 == 2:
                 temp = round(state.temp + 0.02 * self._rng.standard_normal(), 1)
                 readings.append(SimReading("TEMP", temp, Quality.VALID, second))
             if second % 30 == 1:
                 readings.append(SimReading("BATTERY", round(state.battery), Quality.VALID, second))
-        nibp_readings, nibp_events = self._nibp(t0, t1, state)
-        return readings + nibp_readings, nibp_events, self._update_conditions(t0, state)
+        nibp_readings, nibp_events = self._nibp(t0, t1, state_at)
+        return readings + nibp_readings, nibp_events, self._update_conditions(t0, t1, state_at)
 
     def _each_second(self, t: float, state: PhysiologyState) -> list[SimReading]:
         return [self._hr(t, state), *self._pulse_oximetry(t, state), self._rr(t, state)]
@@ -177,12 +180,12 @@ class VitalsAlgorithms:
         return SimReading("RR", float(round(rate)), Quality.VALID, t)
 
     def _nibp(
-        self, t0: float, t1: float, state: PhysiologyState
+        self, t0: float, t1: float, state_at: StateAt
     ) -> tuple[list[SimReading], list[SimEvent]]:
         readings: list[SimReading] = []
         events: list[SimEvent] = []
         if self._nibp_ends is not None and self._nibp_ends < t1:
-            readings = self._nibp_result(self._nibp_ends, state)
+            readings = self._nibp_result(self._nibp_ends, state_at(self._nibp_ends))
             events.append(SimEvent(self._nibp_ends, "nibp", "NIBP measurement done"))
             self._nibp_ends = None
         start: float | None = None
@@ -211,20 +214,47 @@ class VitalsAlgorithms:
             for c, v in zip(codes, (sys, dia, mean), strict=True)
         ]
 
-    def _update_conditions(self, t: float, state: PhysiologyState) -> list[SimCondition]:
-        battery_low = self._conditions["BATTERY_LOW"]
+    def _flags(self, state: PhysiologyState, battery_was_low: bool) -> dict[str, bool]:
+        battery_low = battery_was_low
         if state.battery < BATTERY_LOW_BELOW:
             battery_low = True
         elif state.battery >= BATTERY_LOW_CLEARS_AT:
             battery_low = False
-        wanted = {
+        return {
             "ECG_LEAD_OFF": state.leads_off,
             "SPO2_PROBE_OFF": state.probe_off,
             "BATTERY_LOW": battery_low,
         }
+
+    def _update_conditions(self, t0: float, t1: float, state_at: StateAt) -> list[SimCondition]:
+        """Conditions that changed during the step, stamped with the moment they changed."""
+        was_low = self._conditions["BATTERY_LOW"]
+        wanted = self._flags(state_at(t1), was_low)
         changes = []
         for code, active in wanted.items():
             if active != self._conditions[code]:
                 self._conditions[code] = active
-                changes.append(SimCondition(code, active, t, CONDITION_TEXT[code]))
+
+                def flag(t: float, code: str = code) -> bool:
+                    return self._flags(state_at(t), was_low)[code]
+
+                changes.append(
+                    SimCondition(code, active, first_change(t0, t1, flag), CONDITION_TEXT[code])
+                )
         return changes
+
+
+def first_change(t0: float, t1: float, value: Callable[[float], object]) -> float:
+    """The moment in ``(t0, t1]`` where ``value`` first differs from its value at ``t0``
+    (bisection, to a microsecond), or ``t0`` if it does not change."""
+    start = value(t0)
+    if value(t1) == start:
+        return t0
+    lo, hi = t0, t1
+    while hi - lo > 1e-6:
+        mid = (lo + hi) / 2
+        if value(mid) == start:
+            lo = mid
+        else:
+            hi = mid
+    return round(hi, 6)

@@ -1,0 +1,115 @@
+"""``main.py simulate``: the headless run writes time-ordered JSON-line events."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import main
+from drivers.sim import SCENARIO_NAMES, SCENARIOS
+
+
+def simulate(tmp_path: Path, *args: str) -> list[dict[str, Any]]:
+    out = tmp_path / "events.jsonl"
+    assert main.main(["simulate", *args, "--events", str(out)]) == 0
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_onset_events_for_every_bed_in_time_order(tmp_path: Path) -> None:
+    events = simulate(
+        tmp_path, "--scenario", "asystole", "--beds", "3", "--duration", "45", "--speed", "max"
+    )
+    assert events[0]["type"] == "session"
+    assert events[0]["name"] == "start"
+    assert events[-1]["type"] == "session"
+    assert events[-1]["name"] == "end"
+    onsets = [e for e in events if e["type"] == "scenario"]
+    assert onsets == [
+        {"t": 30.0, "bed": f"Bed 0{i}", "type": "scenario", "name": "asystole onset"}
+        for i in (1, 2, 3)
+    ]
+    times = [e["t"] for e in events[1:-1]]
+    assert times == sorted(times)
+    # Samples before 45 s: 11250 ECG, 5625 pleth and 2813 respiration (t = 0 .. 44.992 s).
+    assert events[-1]["samples_received"] == 3 * (11250 + 5625 + 2813)
+    assert events[-1]["samples_dropped"] == 0
+
+
+@pytest.mark.parametrize("name", [n for n in SCENARIO_NAMES if n not in ("normal", "sepsis")])
+def test_every_scenario_announces_its_onset(tmp_path: Path, name: str) -> None:
+    events = simulate(tmp_path, "--scenario", name, "--duration", "35", "--speed", "max")
+    onsets = [(e["t"], e["name"]) for e in events if e["type"] == "scenario"]
+    assert (30.0, f"{name} onset") in onsets
+    assert all(
+        t == t_doc for (t, n), (t_doc, _) in zip(onsets, SCENARIOS[name].events, strict=False)
+    )
+
+
+def test_a_compressed_sepsis_timeline(tmp_path: Path) -> None:
+    events = simulate(
+        tmp_path, "--scenario", "sepsis", "--compress", "60", "--duration", "5", "--speed", "max"
+    )
+    assert {"t": 1.0, "bed": "Bed 01", "type": "scenario", "name": "sepsis onset"} in events
+
+
+def test_device_events_dropout_and_conditions_are_reported(tmp_path: Path) -> None:
+    events = simulate(tmp_path, "--scenario", "dropout", "--duration", "40", "--speed", "max")
+    device = [(e["t"], e["name"]) for e in events if e["type"] == "device"]
+    assert (30.08, "disconnected") in device
+    assert any(name == "connected" and 38.0 <= t < 38.2 for t, name in device)
+    events = simulate(tmp_path, "--scenario", "lead-off", "--duration", "55", "--speed", "max")
+    conditions = [(e["t"], e["name"], e["active"]) for e in events if e["type"] == "condition"]
+    assert conditions == [(30.0, "ECG_LEAD_OFF", True), (50.0, "ECG_LEAD_OFF", False)]
+
+
+def test_same_seed_same_events(tmp_path: Path) -> None:
+    args = ("--beds", "4", "--duration", "60", "--speed", "max", "--seed", "9")
+    a = simulate(tmp_path, *args)
+    b = simulate(tmp_path, *args)
+    assert a == b
+    assert a[0]["beds"] == {"Bed 01": "normal", "Bed 02": "afib", "Bed 03": "pvc",
+                            "Bed 04": "desaturation"}  # fmt: skip
+
+
+def test_a_speed_factor_paces_the_run(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    simulate(tmp_path, "--duration", "4", "--speed", "10")
+    assert 0.35 <= time.monotonic() - t0 <= 2.0
+
+
+def test_stats_file(tmp_path: Path) -> None:
+    stats = tmp_path / "stats.json"
+    simulate(tmp_path, "--beds", "2", "--duration", "10", "--speed", "max", "--stats", str(stats))
+    data = json.loads(stats.read_text())
+    assert data["beds"] == 2
+    assert data["samples_received"] == 2 * 10 * (250 + 125 + 62.5)
+    assert {"wall_seconds", "cpu_seconds", "samples_dropped"} <= set(data)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["simulate", "--scenario", "nope", "--duration", "5"],
+            "choose from 'normal', 'tachycardia'",
+        ),
+        (["simulate", "--duration", "5", "--beds", "0"], "between 1 and 64"),
+        (["simulate", "--duration", "-3"], "must be a positive number"),
+        (["simulate", "--duration", "5", "--speed", "fast"], "realtime, max or a positive"),
+        (["simulate"], "--duration"),
+        (["--scenario", "vtach"], "choose from 'normal', 'tachycardia'"),
+        (["--beds", "many"], "not a whole number"),
+        (["--size", "big"], "WIDTHxHEIGHT"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

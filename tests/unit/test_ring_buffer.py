@@ -1,0 +1,171 @@
+"""The waveform ring buffer: wrap-around, time mapping, gaps, overflow, concurrent access."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.signals.ring_buffer import RingBuffer
+
+FS = 100.0
+
+
+def ramp(start: int, n: int) -> np.ndarray:
+    return np.arange(start, start + n, dtype=np.float32)
+
+
+def test_wraps_around_and_keeps_the_newest_samples() -> None:
+    buf = RingBuffer(FS, seconds=1.0)  # 100 samples
+    t = 0.0
+    for i in range(0, 250, 30):
+        buf.write(ramp(i, 30), t)
+        t += 30 / FS
+    data, span = buf.snapshot(100)
+    assert span.end == 270
+    assert span.oldest == 170
+    np.testing.assert_array_equal(data, ramp(170, 100))
+
+
+def test_reads_outside_what_is_held_are_nan() -> None:
+    buf = RingBuffer(FS, seconds=1.0)
+    buf.write(ramp(0, 150), 0.0)
+    data, span = buf.read(40, 160)
+    assert np.isnan(data[:10]).all()  # 40..49 were overwritten
+    np.testing.assert_array_equal(data[10:110], ramp(50, 100))
+    assert np.isnan(data[110:]).all()  # 150..159 not written yet
+    assert span.oldest == 50
+
+
+def test_time_of_each_index_follows_the_device_timestamps() -> None:
+    buf = RingBuffer(FS, seconds=10.0)
+    buf.write(ramp(0, 50), 1000.0)
+    span = buf.span()
+    assert span.time_at(0) == pytest.approx(1000.0)
+    assert span.time_at(49) == pytest.approx(1000.49)
+    assert span.index_at(1000.25) == pytest.approx(25.0)
+
+
+def test_a_late_block_is_preceded_by_a_counted_nan_gap() -> None:
+    buf = RingBuffer(FS, seconds=10.0)
+    buf.write(ramp(0, 100), 0.0)  # 0.00 .. 0.99 s
+    buf.write(ramp(100, 100), 1.5)  # 0.5 s missing
+    assert buf.span().end == 250
+    data, span = buf.read(0, 250)
+    assert np.isnan(data[100:150]).all()
+    np.testing.assert_array_equal(data[150:], ramp(100, 100))
+    assert buf.stats.gap_samples == 50
+    assert buf.stats.received == 200
+    assert span.time_at(150) == pytest.approx(1.5)
+
+
+def test_jitter_under_a_sample_is_not_a_gap() -> None:
+    buf = RingBuffer(FS, seconds=10.0)
+    buf.write(ramp(0, 100), 0.0)
+    buf.write(ramp(100, 100), 1.0 + 0.4 / FS)
+    assert buf.stats.gap_samples == 0
+    assert buf.span().end == 200
+
+
+def test_a_gap_longer_than_the_buffer_clears_it() -> None:
+    buf = RingBuffer(FS, seconds=1.0)
+    buf.write(ramp(0, 100), 0.0)
+    buf.write(ramp(0, 10), 60.0)
+    data, _ = buf.snapshot(100)
+    assert np.isnan(data[:90]).all()
+    np.testing.assert_array_equal(data[90:], ramp(0, 10))
+    assert buf.stats.gap_samples == 5900
+
+
+def test_a_block_larger_than_the_buffer_counts_overflow() -> None:
+    buf = RingBuffer(FS, seconds=1.0)
+    buf.write(ramp(0, 130), 0.0)
+    assert buf.stats.overflow == 30
+    data, span = buf.snapshot(100)
+    np.testing.assert_array_equal(data, ramp(30, 100))
+    assert span.end == 130
+
+
+def test_an_early_block_counts_a_clock_slip() -> None:
+    buf = RingBuffer(FS, seconds=10.0)
+    buf.write(ramp(0, 100), 10.0)
+    buf.write(ramp(100, 100), 10.2)
+    assert buf.stats.clock_slips == 1
+
+
+def test_a_cursor_reader_that_falls_behind_counts_what_it_missed() -> None:
+    buf = RingBuffer(FS, seconds=1.0)
+    buf.write(ramp(0, 60), 0.0)
+    data, cursor, missed = buf.read_since(0)
+    assert (len(data), cursor, missed) == (60, 60, 0)
+    buf.write(ramp(60, 150), 0.6)  # 210 written, reader at 60: 50 lost
+    data, cursor, missed = buf.read_since(cursor)
+    assert missed == 50
+    np.testing.assert_array_equal(data, ramp(110, 100))
+    assert cursor == 210
+    assert buf.stats.reader_overruns == 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    capacity=st.integers(1, 64),
+    blocks=st.lists(st.integers(0, 100), min_size=1, max_size=30),
+    n=st.integers(1, 80),
+)
+def test_snapshot_always_equals_the_tail_of_everything_written(
+    capacity: int, blocks: list[int], n: int
+) -> None:
+    buf = RingBuffer(1.0, seconds=capacity)
+    written: list[float] = []
+    t = 0.0
+    for size in blocks:
+        block = ramp(len(written), size)
+        buf.write(block, t)
+        written += block.tolist()
+        t += size
+    data, span = buf.snapshot(n)
+    expected = np.full(n, np.nan, dtype=np.float32)
+    held = written[-min(capacity, len(written)) :] if written else []
+    take = min(n, len(held))
+    if take:
+        expected[n - take :] = held[len(held) - take :]
+    np.testing.assert_array_equal(data, expected)
+    assert span.end == len(written)
+
+
+def test_concurrent_writer_and_reader_see_consistent_snapshots() -> None:
+    """A writer thread appends a counting ramp; every snapshot must be a contiguous run."""
+    buf = RingBuffer(250.0, seconds=2.0)
+    total = 200_000
+    done = threading.Event()
+    errors: list[str] = []
+
+    def writer() -> None:
+        written, t = 0, 0.0
+        rng = np.random.default_rng(1)
+        while written < total:
+            n = int(rng.integers(1, 64))
+            buf.write(ramp(written, n), t)
+            written += n
+            t += n / 250.0
+        done.set()
+
+    thread = threading.Thread(target=writer, name="ring-writer")
+    thread.start()
+    snapshots = 0
+    while not done.is_set() or snapshots == 0:
+        data, span = buf.snapshot(300)
+        finite = data[~np.isnan(data)]
+        if len(finite):
+            if not np.array_equal(finite, np.arange(finite[0], finite[0] + len(finite))):
+                errors.append(f"non-contiguous snapshot at end={span.end}")
+            if finite[-1] != span.end - 1:
+                errors.append(f"snapshot ends at {finite[-1]}, span says {span.end - 1}")
+        snapshots += 1
+    thread.join()
+    assert not errors, errors[:3]
+    assert snapshots > 10
+    assert buf.stats.received == buf.span().end >= total
