@@ -28,6 +28,7 @@ class StationOptions:
     fps: float
     size: tuple[int, int] | None
     dpi: float | None
+    detail_bed: int | None = None  # 1-based: open this bed's detail view at start
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--size", type=_size, metavar="WxH", help="window size instead of maximised"
     )
     parser.add_argument(
+        "--detail", type=_bed_count, metavar="N",
+        help="open bed N's detail view at start (e.g. for a screenshot)",
+    )  # fmt: skip
+    parser.add_argument(
         "--dpi", type=_positive,
         help="the screen's true pixels per inch, if it misreports them (sweep calibration)",
     )  # fmt: skip
@@ -189,6 +194,8 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
     quit_after = args.quit_after
     if args.screenshot is not None and quit_after is None:
         quit_after = 5.0
+    if args.detail is not None and args.detail > args.beds:
+        parser.error(f"argument --detail: there is no bed {args.detail} of {args.beds}")
     return StationOptions(
         sim=_sim_config(args, speed=1.0, duration=None),
         kiosk=args.kiosk,
@@ -198,4 +205,5 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
         fps=args.fps,
         size=args.size,
         dpi=args.dpi,
+        detail_bed=args.detail,
     )

@@ -28,6 +28,9 @@ from widgets.waveform_panel import WaveformPanel
 
 MAIN_CODES = ("HR", "SPO2")
 MINOR_CODES = ("NIBP_SYS", "RR", "TEMP")
+# The widest value each box must hold, and its share of a row.
+WIDEST = {"NIBP_SYS": "888/888", "TEMP": "88.8", "RR": "88"}
+MINOR_STRETCH = {"NIBP_SYS": 5, "RR": 3, "TEMP": 4, "PR": 3}
 
 
 def patient_line(bed: Bed, index: int, kiosk: bool, today: dt.date) -> str:
@@ -128,7 +131,12 @@ class BedNumerics:
         self.boxes: dict[str, NumericBox] = {}
 
     def make_box(
-        self, code: str, value_px: int, label_px: int, parent: QtWidgets.QWidget
+        self,
+        code: str,
+        value_px: int,
+        label_px: int,
+        parent: QtWidgets.QWidget,
+        note_inline: bool = False,
     ) -> NumericBox | None:
         found = _numeric_spec(self.bed, code)
         if found is None:
@@ -141,7 +149,9 @@ class BedNumerics:
             theme.ROLE_COLOURS[spec.colour_role],
             value_px=value_px,
             label_px=label_px,
+            widest=WIDEST.get(code, "888"),
             condensed=code == "NIBP_SYS",
+            note_inline=note_inline,
             parent=parent,
         )
         self.boxes[code] = box
@@ -244,21 +254,27 @@ class BedTile(QtWidgets.QFrame):
 
     def _numerics_widget(self, tier: TileTier) -> QtWidgets.QWidget:
         box = QtWidgets.QWidget()
-        grid = QtWidgets.QGridLayout(box)
-        grid.setContentsMargins(0, 0, 2, 0)
-        grid.setSpacing(1)
-        for i, code in enumerate(MAIN_CODES):
-            w = self.numerics.make_box(code, tier.main_value_px, tier.label_px, box)
+        column = QtWidgets.QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 2, 0)
+        column.setSpacing(1)
+        main, minor = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
+        for row in (main, minor):
+            row.setSpacing(1)
+        for code in MAIN_CODES:
+            w = self.numerics.make_box(
+                code, tier.main_value_px, tier.label_px, box, tier.notes_inline
+            )
             if w is not None:
-                grid.addWidget(w, 0, 3 * i, 1, 3)
-        minor = [*MINOR_CODES, "PR"] if tier.show_pulse_rate else list(MINOR_CODES)
-        span = 6 // len(minor)
-        for i, code in enumerate(minor):
-            w = self.numerics.make_box(code, tier.minor_value_px, tier.label_px, box)
+                main.addWidget(w, 1)
+        codes = [*MINOR_CODES, "PR"] if tier.show_pulse_rate else list(MINOR_CODES)
+        for code in codes:
+            w = self.numerics.make_box(
+                code, tier.minor_value_px, tier.label_px, box, tier.notes_inline
+            )
             if w is not None:
-                grid.addWidget(w, 1, span * i, 1, span)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(1, 2)
+                minor.addWidget(w, MINOR_STRETCH[code])
+        column.addLayout(main, 3)
+        column.addLayout(minor, 2)
         return box
 
     def _on_patient_changed(self, _bed: Bed) -> None:

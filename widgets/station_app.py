@@ -63,6 +63,8 @@ def run_station(options: StationOptions) -> int:
     station.start()
     window.start()
     _arrange(window, app, options)
+    if options.detail_bed is not None:
+        window.show_bed(station.ward.beds[options.detail_bed - 1].label)
     if options.quit_after is not None:
         warm_up = min(STEADY_AFTER, options.quit_after / 3)
         QtCore.QTimer.singleShot(round(warm_up * 1000), lambda: meter.mark(window.clock.frames))

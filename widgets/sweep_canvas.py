@@ -36,10 +36,17 @@ class SweepRow:
     """One channel's sweep inside a canvas: where it is drawn and how far it has got."""
 
     def __init__(
-        self, buffer: RingBuffer, spec: ChannelSpec, colour: QtGui.QColor, latency: float
+        self,
+        buffer: RingBuffer,
+        spec: ChannelSpec,
+        colour: QtGui.QColor,
+        latency: float,
+        speed_ratio: float = 1.0,
     ) -> None:
         self.buffer = buffer
         self.spec = spec
+        self.speed_ratio = speed_ratio  # respiration sweeps slower than the ECG
+        self.px_per_s = 94.5 * speed_ratio
         self.pen = QtGui.QPen(colour, PEN_WIDTH)
         self.latency = latency
         self.y = 0
@@ -53,12 +60,12 @@ class SweepRow:
         self.drawn = None
         self.tail = None
 
-    def target(self, now: float, span: Span, px_per_s: float) -> int:
+    def target(self, now: float, span: Span) -> int:
         """The first column not yet due at wall time ``now``."""
         t = now - self.latency
         if span.t_end is not None and span.t_end < t:
             t = max(span.t_end, t - LATE_DATA_GRACE)  # wait a little for late blocks
-        return math.floor(t * px_per_s)
+        return math.floor(t * self.px_per_s)
 
     def mapping(self) -> tuple[float, float, float]:
         """(y pixel of the reference value, pixels per unit, reference value)."""
@@ -74,12 +81,13 @@ class SweepRow:
         n = int(seconds * self.buffer.sample_rate)
         data, _ = self.buffer.read(span.end - n, span.end)
         finite = data[np.isfinite(data)]
-        if len(finite) < 8:
-            return
+        if len(finite) < min(n // 2, 2 * self.buffer.sample_rate):
+            return  # too little signal to judge its size: keep the current scale
         lo, hi = (float(v) for v in np.percentile(finite, [1.0, 99.0]))
         nominal = self.spec.display_range[1] - self.spec.display_range[0]
-        pad = max(hi - lo, 0.1 * nominal) * 0.08
-        self.auto_range = (lo - pad, hi + pad)
+        span_needed = max(hi - lo, 0.4 * nominal)  # a tiny signal is not blown up to fill
+        centre = (lo + hi) / 2
+        self.auto_range = (centre - 0.54 * span_needed, centre + 0.54 * span_needed)
 
 
 class SweepCanvas(pg.GraphicsObject):
@@ -93,9 +101,15 @@ class SweepCanvas(pg.GraphicsObject):
         self.rows: list[SweepRow] = []
 
     def add_row(
-        self, buffer: RingBuffer, spec: ChannelSpec, colour: QtGui.QColor, latency: float
+        self,
+        buffer: RingBuffer,
+        spec: ChannelSpec,
+        colour: QtGui.QColor,
+        latency: float,
+        speed_ratio: float = 1.0,
     ) -> SweepRow:
-        row = SweepRow(buffer, spec, colour, latency)
+        row = SweepRow(buffer, spec, colour, latency, speed_ratio)
+        row.px_per_s = self._px_per_s * speed_ratio
         self.rows.append(row)
         return row
 
@@ -117,8 +131,11 @@ class SweepCanvas(pg.GraphicsObject):
         return self._px_per_s
 
     def set_speed(self, px_per_s: float) -> None:
+        """The sweep speed of rows at ratio 1 (others keep their ratio to it)."""
         if px_per_s != self._px_per_s:
             self._px_per_s = px_per_s
+            for row in self.rows:
+                row.px_per_s = px_per_s * row.speed_ratio
             self.invalidate()
 
     def invalidate(self) -> None:
@@ -134,8 +151,8 @@ class SweepCanvas(pg.GraphicsObject):
         """A copy of what is drawn (for tests and screenshots)."""
         return self._image.copy()
 
-    def sweep_seconds(self) -> float:
-        return (self._image.width() - ERASE_PX) / self._px_per_s
+    def sweep_seconds(self, row: SweepRow) -> float:
+        return (self._image.width() - ERASE_PX) / row.px_per_s
 
     # -- QGraphicsItem --------------------------------------------------------------------
 
@@ -160,7 +177,7 @@ class SweepCanvas(pg.GraphicsObject):
         try:
             for row in self.rows:
                 span = row.buffer.span()
-                target = row.target(now, span, self._px_per_s)
+                target = row.target(now, span)
                 full = row.drawn is None or target - row.drawn >= width - ERASE_PX
                 if not full and row.drawn is not None and target <= row.drawn:
                     continue
@@ -177,7 +194,7 @@ class SweepCanvas(pg.GraphicsObject):
     def _redraw_row(self, painter: QtGui.QPainter, row: SweepRow, target: int, span: Span) -> None:
         painter.fillRect(0, row.y, self._image.width(), row.height, self._background)
         row.tail = None
-        row.refit(span, self.sweep_seconds())
+        row.refit(span, self.sweep_seconds(row))
         self._draw(painter, row, target - (self._image.width() - ERASE_PX), target, span)
         row.drawn = target
         self.update(QtCore.QRectF(0, row.y, self._image.width(), row.height))
@@ -189,7 +206,7 @@ class SweepCanvas(pg.GraphicsObject):
             painter.fillRect(x0, row.y, x1 - x0, row.height, self._background)
         self._draw(painter, row, drawn, target, span)
         if target // width != drawn // width:
-            row.refit(span, self.sweep_seconds())  # uncalibrated traces rescale at the wrap
+            row.refit(span, self.sweep_seconds(row))  # uncalibrated traces rescale at the wrap
         for x0, x1 in self._image_spans(drawn - 1, target + ERASE_PX):
             self.update(QtCore.QRectF(x0, row.y, x1 - x0, row.height))
         row.drawn = target
@@ -200,7 +217,7 @@ class SweepCanvas(pg.GraphicsObject):
         if span.t_end is None or col1 <= col0:
             row.tail = None
             return
-        pxs, fs = self._px_per_s, row.buffer.sample_rate
+        pxs, fs = row.px_per_s, row.buffer.sample_rate
         i0 = max(span.oldest, math.floor(span.index_at(col0 / pxs)) - 1)
         i1 = min(span.end, math.ceil(span.index_at(col1 / pxs)) + 1)
         if i1 <= i0:

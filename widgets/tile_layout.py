@@ -23,6 +23,7 @@ class TileTier:
     channels: tuple[str, ...]
     numerics_share: float  # fraction of the tile width given to numerics
     show_pulse_rate: bool
+    notes_inline: bool = False  # short boxes put the note on the label's line
 
     def scaled(self, factor: float) -> TileTier:
         return replace(
@@ -36,10 +37,10 @@ class TileTier:
 
 ALL_WAVES = ("ECG_II", "PLETH", "RESP")
 LARGE = TileTier("large", 20, 15, 96, 44, ALL_WAVES, 0.40, True)
-NORMAL = TileTier("normal", 17, 13, 64, 30, ALL_WAVES, 0.42, False)
-MEDIUM = TileTier("medium", 15, 12, 54, 22, ALL_WAVES, 0.46, False)
+NORMAL = TileTier("normal", 17, 13, 64, 30, ALL_WAVES, 0.36, False)
+MEDIUM = TileTier("medium", 15, 12, 52, 22, ALL_WAVES, 0.50, False)
 # 48 px DejaVu Sans Bold draws digits 37 px tall: the floor for the main numerics.
-COMPACT = TileTier("compact", 13, 11, 48, 18, ("ECG_II", "PLETH"), 0.50, False)
+COMPACT = TileTier("compact", 13, 11, 48, 18, ("ECG_II", "PLETH"), 0.50, False, True)
 
 
 def tier_for(beds_on_page: int) -> TileTier:

@@ -21,6 +21,8 @@ ECG_FIT_RANGE_MV = 2.8  # what must fit in the trace: about -0.9 .. +1.9 mV arou
 ECG_ORIGIN = 0.62
 ECG_WEIGHT = 1.7  # the ECG row's height relative to the other rows
 GUTTER_PX = 44
+# Breathing is slow: at the ECG's speed a sweep would hold less than one breath.
+SPEED_RATIOS = {ColourRole.RESP: 0.25}
 ROW_GAP_PX = 3
 
 
@@ -67,7 +69,11 @@ class WaveformPanel(pg.GraphicsView):
             spec = specs[key]
             colour = QtGui.QColor(theme.ROLE_COLOURS[spec.colour_role])
             row = self.canvas.add_row(
-                device.buffers[key], spec, colour, device.description.display_latency
+                device.buffers[key],
+                spec,
+                colour,
+                device.description.display_latency,
+                SPEED_RATIOS.get(spec.colour_role, 1.0),
             )
             labels = _Labels(QtWidgets.QGraphicsSimpleTextItem(spec.label))
             labels.name.setFont(label_font)
@@ -137,6 +143,10 @@ class WaveformPanel(pg.GraphicsView):
 
     def _apply_speed(self) -> None:
         self.canvas.set_speed(self._speed_mm_s * self._px_per_mm)
+        for row, labels in self._labels.values():
+            if row.speed_ratio != 1.0:
+                labels.scale.setText(f"{self._speed_mm_s * row.speed_ratio:g}\nmm/s")
+                self._place_scale(row, labels)
 
     def _ecg_px_per_mv(self, height: int) -> float:
         standard = STANDARD_MM_PER_MV * self._px_per_mm
@@ -157,7 +167,12 @@ class WaveformPanel(pg.GraphicsView):
             labels.name.setPos(3, y + 1)
             if labels.cal_bar is not None:
                 self._layout_ecg(row, labels, labels.cal_bar, y, h)
+            self._place_scale(row, labels)
             self._place_message(row, labels)
+
+    @staticmethod
+    def _place_scale(row: SweepRow, labels: _Labels) -> None:
+        labels.scale.setPos(2, row.y + row.height - labels.scale.boundingRect().height())
 
     def _layout_ecg(
         self, row: SweepRow, labels: _Labels, cal_bar: QtWidgets.QGraphicsPathItem, y: int, h: int
@@ -174,7 +189,6 @@ class WaveformPanel(pg.GraphicsView):
         path.lineTo(x + 5, base)
         cal_bar.setPath(path)
         labels.scale.setText(f"{px_per_mv / self._px_per_mm:.2g}\nmm/mV")
-        labels.scale.setPos(2, y + h - labels.scale.boundingRect().height())
 
     def _place_message(self, row: SweepRow, labels: _Labels) -> None:
         rect = labels.message.boundingRect()
