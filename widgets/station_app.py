@@ -62,7 +62,7 @@ def run_station(options: StationOptions) -> int:
     meter = RunMeter()
     station.start()
     window.start()
-    _arrange(window, app, options)
+    arrange(window, options)
     if options.detail_bed is not None:
         window.show_bed(station.ward.beds[options.detail_bed - 1].label)
     if options.quit_after is not None:
@@ -117,15 +117,16 @@ def _planned_size(screen: QtGui.QScreen) -> tuple[int, int]:
     return geometry.width(), geometry.height()
 
 
-def _arrange(window: MainWindow, app: QtWidgets.QApplication, options: StationOptions) -> None:
-    if options.size is not None:
+def arrange(window: MainWindow, options: StationOptions) -> None:
+    """Show the window: full screen for a kiosk, a given size, or maximised."""
+    if options.kiosk and options.size is None:
+        window.showFullScreen()
+    elif options.size is not None:
         window.resize(*options.size)
         window.show()
     elif QtGui.QGuiApplication.platformName() == "offscreen":
-        window.resize(*OFFSCREEN_SIZE)
+        window.resize(*OFFSCREEN_SIZE)  # no real screen: the size the benchmarks assume
         window.show()
-    elif options.kiosk:
-        window.showFullScreen()
     else:
         window.showMaximized()
 

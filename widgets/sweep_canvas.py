@@ -174,6 +174,7 @@ class SweepCanvas(pg.GraphicsObject):
         """Draw every column whose time has come, on every row."""
         painter: QtGui.QPainter | None = None
         width = self._image.width()
+        dirty: list[tuple[int, int]] = []  # x ranges to repaint, over the full height
         try:
             for row in self.rows:
                 span = row.buffer.span()
@@ -185,11 +186,15 @@ class SweepCanvas(pg.GraphicsObject):
                     painter = QtGui.QPainter(self._image)
                 if full:
                     self._redraw_row(painter, row, target, span)
+                    dirty.append((0, width))
                 else:
-                    self._extend_row(painter, row, target, span)
+                    dirty += self._extend_row(painter, row, target, span)
         finally:
             if painter is not None:
                 painter.end()
+        # One repaint per strip: rows that sweep in step share theirs.
+        for x0, x1 in _merged(dirty):
+            self.update(QtCore.QRectF(x0, 0, x1 - x0, self._image.height()))
 
     def _redraw_row(self, painter: QtGui.QPainter, row: SweepRow, target: int, span: Span) -> None:
         painter.fillRect(0, row.y, self._image.width(), row.height, self._background)
@@ -197,9 +202,11 @@ class SweepCanvas(pg.GraphicsObject):
         row.refit(span, self.sweep_seconds(row))
         self._draw(painter, row, target - (self._image.width() - ERASE_PX), target, span)
         row.drawn = target
-        self.update(QtCore.QRectF(0, row.y, self._image.width(), row.height))
 
-    def _extend_row(self, painter: QtGui.QPainter, row: SweepRow, target: int, span: Span) -> None:
+    def _extend_row(
+        self, painter: QtGui.QPainter, row: SweepRow, target: int, span: Span
+    ) -> list[tuple[int, int]]:
+        """Draw the new columns of one row; returns the x ranges that changed."""
         drawn = row.drawn if row.drawn is not None else target
         width = self._image.width()
         for x0, x1 in self._image_spans(drawn, target + ERASE_PX):
@@ -207,9 +214,8 @@ class SweepCanvas(pg.GraphicsObject):
         self._draw(painter, row, drawn, target, span)
         if target // width != drawn // width:
             row.refit(span, self.sweep_seconds(row))  # uncalibrated traces rescale at the wrap
-        for x0, x1 in self._image_spans(drawn - 1, target + ERASE_PX):
-            self.update(QtCore.QRectF(x0, row.y, x1 - x0, row.height))
         row.drawn = target
+        return self._image_spans(drawn - 1, target + ERASE_PX)
 
     def _draw(
         self, painter: QtGui.QPainter, row: SweepRow, col0: int, col1: int, span: Span
@@ -260,3 +266,14 @@ class SweepCanvas(pg.GraphicsObject):
         if x0 < x1:
             return [(x0, x1)]
         return [(x0, width), (0, x1)] if x1 > 0 else [(x0, width)]
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching x ranges joined."""
+    out: list[tuple[int, int]] = []
+    for x0, x1 in sorted(spans):
+        if out and x0 <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], x1))
+        else:
+            out.append((x0, x1))
+    return out

@@ -9,6 +9,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
 
+from app import cli
 from app.model.ward import Ward
 from app.presentation import NumericState, NumericText
 from app.station import Station
@@ -19,6 +20,7 @@ from widgets import theme
 from widgets.admit_dialog import AdmitDialog
 from widgets.bed_detail import BedDetail
 from widgets.bed_tile import BedTile
+from widgets.station_app import arrange
 from widgets.tile_layout import grid_shape
 
 
@@ -300,3 +302,15 @@ def test_a_lost_connection_is_said_over_the_traces(make_window: WindowFactory) -
     tile.refresh(1014.0)
     assert tile.panel.message("ECG_II") == "LEADS OFF"
     assert tile.panel.message("PLETH") == ""
+
+
+def test_kiosk_mode_runs_full_screen(make_window: WindowFactory) -> None:
+    window = make_window(4, kiosk=True, start=False)
+    options = cli.parse(["--kiosk", "--beds", "4"])
+    assert isinstance(options, cli.StationOptions)
+    arrange(window, options)
+    assert window.windowState() & QtCore.Qt.WindowState.WindowFullScreen
+    windowed = cli.parse(["--kiosk", "--size", "1280x720"])
+    assert isinstance(windowed, cli.StationOptions)
+    arrange(window, windowed)
+    assert window.size() == QtCore.QSize(1280, 720)
