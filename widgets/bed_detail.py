@@ -74,21 +74,11 @@ class BedDetail(QtWidgets.QWidget):
         self.back_button.clicked.connect(self.back_requested)
         bar.addWidget(self.back_button)
         bar.addSpacing(20)
-        bar.addWidget(QtWidgets.QLabel("ECG gain"))
-        self.gain = QtWidgets.QComboBox()
-        for gain in GAINS:
-            self.gain.addItem(f"×{gain:g}", gain)
-        self.gain.setCurrentIndex(GAINS.index(1.0))
+        self.gain = _choice(bar, "ECG gain", GAINS, "×{:g}", 1.0)
         self.gain.currentIndexChanged.connect(self._on_gain)
-        bar.addWidget(self.gain)
         bar.addSpacing(12)
-        bar.addWidget(QtWidgets.QLabel("Sweep"))
-        self.speed = QtWidgets.QComboBox()
-        for mm_s in SPEEDS_MM_S:
-            self.speed.addItem(f"{mm_s:g} mm/s", mm_s)
-        self.speed.setCurrentIndex(SPEEDS_MM_S.index(25.0))
+        self.speed = _choice(bar, "Sweep", SPEEDS_MM_S, "{:g} mm/s", 25.0)
         self.speed.currentIndexChanged.connect(self._on_speed)
-        bar.addWidget(self.speed)
         bar.addStretch(1)
         self.nibp_button = QtWidgets.QPushButton("Start NIBP")
         self.nibp_button.clicked.connect(self._start_nibp)
@@ -199,3 +189,17 @@ class BedDetail(QtWidgets.QWidget):
             self.back_requested.emit()
             return
         super().keyPressEvent(event)
+
+
+def _choice(
+    bar: QtWidgets.QHBoxLayout, label: str, values: tuple[float, ...], text: str, current: float
+) -> QtWidgets.QComboBox:
+    """A labelled drop-down of numeric settings, added to the bar."""
+    bar.addWidget(QtWidgets.QLabel(label))
+    combo = QtWidgets.QComboBox()
+    combo.setAccessibleName(label)
+    for value in values:
+        combo.addItem(text.format(value), value)
+    combo.setCurrentIndex(values.index(current))
+    bar.addWidget(combo)
+    return combo

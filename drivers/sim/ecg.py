@@ -5,6 +5,7 @@ fibrillatory signal in VF, baseline wander and measurement noise. Units are mill
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drivers.sim.beats import Beat, BeatKind
+from drivers.sim.overlay import WaveOverlay
 from drivers.sim.timeline import PhysiologyState, Rhythm
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,7 +86,7 @@ class EcgRenderer:
         self.fs = fs
         self._rng = rng
         self._morphology = morphology
-        self._beats: list[tuple[int, FloatArray]] = []  # (first sample index, samples)
+        self._beats = WaveOverlay(fs)
         self._resp_phase = rng.uniform(0, 2 * math.pi)
         self._drift_phase = rng.uniform(0, 2 * math.pi)
         self._f_phase = 0.0
@@ -97,20 +99,14 @@ class EcgRenderer:
         """Render each beat once, on its own stretch of the sample grid."""
         resp_hz = max(state.rr, 4.0) / 60.0
         for beat in beats:
-            first = math.ceil((beat.t - SUPPORT_BEFORE) * self.fs)
-            t = np.arange(first, math.floor((beat.t + SUPPORT_AFTER) * self.fs) + 1) / self.fs
             gain = 1.0 + 0.05 * math.sin(2 * math.pi * resp_hz * beat.t + self._resp_phase)
-            self._beats.append((first, self._beat_samples(t, beat, gain)))
+            shape = functools.partial(self._beat_samples, beat=beat, gain=gain)
+            self._beats.add(beat.t - SUPPORT_BEFORE, beat.t + SUPPORT_AFTER, shape)
 
     def render(self, n0: int, n: int, state: PhysiologyState) -> FloatArray:
         """Samples ``n0 .. n0+n-1``; ``state`` is the patient's state during the block."""
         t = (n0 + np.arange(n)) / self.fs
-        y = np.zeros(n)
-        for first, samples in self._beats:
-            lo, hi = max(first, n0), min(first + len(samples), n0 + n)
-            if hi > lo:
-                y[lo - n0 : hi - n0] += samples[lo - first : hi - first]
-        self._beats = [(f, s) for f, s in self._beats if f + len(s) > n0 + n]
+        y = self._beats.render(n0, n)
         resp_hz = max(state.rr, 4.0) / 60.0
         y += self._baseline(t, resp_hz, n)
         if state.rhythm is Rhythm.AFIB:

@@ -7,18 +7,27 @@ The shape is a systolic peak and a smaller diastolic (dicrotic) wave, in arbitra
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import numpy.typing as npt
 
 from drivers.sim.beats import Beat
+from drivers.sim.overlay import WaveOverlay
 from drivers.sim.timeline import PhysiologyState
 
 FloatArray = npt.NDArray[np.float64]
 
 _SHAPE = ((0.12, 1.0, 0.055), (0.38, 0.38, 0.095))  # (delay after foot, size, sigma)
 _SUPPORT = 0.95  # a pulse has died away this long after its foot (seconds)
+
+
+def _pulse(t: FloatArray, foot: float, size: float) -> FloatArray:
+    y = np.zeros(len(t))
+    for delay, rel, sigma in _SHAPE:
+        y += size * rel * np.exp(-0.5 * ((t - foot - delay) / sigma) ** 2)
+    return y
 
 
 def pulse_transit_time(sbp: float) -> float:
@@ -30,7 +39,7 @@ class PlethRenderer:
     def __init__(self, fs: float, rng: np.random.Generator) -> None:
         self.fs = fs
         self._rng = rng
-        self._pulses: list[tuple[int, FloatArray]] = []  # (first sample index, samples)
+        self._pulses = WaveOverlay(fs)
         self._resp_phase = rng.uniform(0, 2 * math.pi)
 
     def add_beats(self, beats: list[Beat], state: PhysiologyState) -> list[float]:
@@ -41,22 +50,12 @@ class PlethRenderer:
                 continue
             foot = beat.t + pulse_transit_time(state.sbp)
             size = beat.stroke * state.perfusion
-            first = math.ceil(foot * self.fs)
-            t = np.arange(first, math.floor((foot + _SUPPORT) * self.fs) + 1) / self.fs
-            pulse = np.zeros(len(t))
-            for delay, rel, sigma in _SHAPE:
-                pulse += size * rel * np.exp(-0.5 * ((t - foot - delay) / sigma) ** 2)
-            self._pulses.append((first, pulse))
+            self._pulses.add(foot, foot + _SUPPORT, functools.partial(_pulse, foot=foot, size=size))
             peaks.append(foot + _SHAPE[0][0])
         return peaks
 
     def render(self, n0: int, n: int, state: PhysiologyState) -> FloatArray:
-        y = np.zeros(n)
-        for first, pulse in self._pulses:
-            lo, hi = max(first, n0), min(first + len(pulse), n0 + n)
-            if hi > lo:
-                y[lo - n0 : hi - n0] += pulse[lo - first : hi - first]
-        self._pulses = [(f, p) for f, p in self._pulses if f + len(p) > n0 + n]
+        y = self._pulses.render(n0, n)
         resp_hz = max(state.rr, 4.0) / 60.0
         phases = self._resp_phase + 2 * math.pi * resp_hz / self.fs * np.arange(n)
         self._resp_phase = float(phases[-1] + 2 * math.pi * resp_hz / self.fs) % (2 * math.pi)
