@@ -145,7 +145,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.watermark = Watermark(self) if kiosk else None
         self._on_page(0)
         self.clock = FrameClock(fps, self)
-        self.clock.subscribe(self._on_frame)
+        self.clock.subscribe(self.render_frame)
         self._refresh_every = max(1, round(fps / REFRESH_HZ))
 
     # -- navigation ---------------------------------------------------------------------------
@@ -177,7 +177,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- frames -------------------------------------------------------------------------------
 
-    def _on_frame(self, now: float, frame: int) -> None:
+    def render_frame(self, now: float, frame: int) -> None:
+        """One display frame (the frame clock calls this; tests may too)."""
         self.station.poll()
         view = self.detail if self.detail is not None else self.grid
         view.advance(now)

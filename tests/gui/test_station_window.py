@@ -314,3 +314,47 @@ def test_kiosk_mode_runs_full_screen(make_window: WindowFactory) -> None:
     assert isinstance(windowed, cli.StationOptions)
     arrange(window, windowed)
     assert window.size() == QtCore.QSize(1280, 720)
+
+
+class FakeCuffDriver(FakeDriver):
+    """A fake monitor with an NIBP cuff."""
+
+    def __init__(self) -> None:
+        super().__init__(simulated=True)
+        self.nibp_requests = 0
+
+    def request_nibp(self) -> None:
+        self.nibp_requests += 1
+
+
+def test_start_nibp_asks_the_device(make_window: WindowFactory, qtbot: QtBot) -> None:
+    station = Station(Ward("W", ["Bed 01", "Bed 02"]))
+    cuff = FakeCuffDriver()
+    station.attach("Bed 01", cuff)
+    station.attach("Bed 02", FakeDriver("NO-CUFF"))
+    window = make_window(station=station, start=False)
+    station.start()
+    window.show_bed("Bed 01")
+    assert window.detail is not None
+    qtbot.mouseClick(window.detail.nibp_button, QtCore.Qt.MouseButton.LeftButton)
+    assert cuff.nibp_requests == 1
+    window.show_bed("Bed 02")
+    assert window.detail is not None
+    assert not window.detail.nibp_button.isEnabled()
+
+
+def test_dropped_samples_and_a_failed_device_are_visible(make_window: WindowFactory) -> None:
+    station, driver = fake_station()
+    window = make_window(station=station, start=False)
+    station.start()
+    driver.push_samples("NOT_DESCRIBED", np.ones(123), 1000.0)
+    driver.push_status(DriverState.FAILED, t=1000.0, message="USB cable unplugged")
+    window.render_frame(1001.0, 1)  # one display frame: poll, draw, refresh the bars
+    assert "samples dropped: 123" in window.status.text()
+    tile = window.grid.tiles[0]
+    assert tile.header.connection == ("FAILED: USB cable unplugged", False)
+    assert tile.panel is not None
+    assert tile.panel.message("ECG_II") == "NO SIGNAL: FAILED"
+    window.show_bed("Bed 01")
+    assert window.detail is not None
+    assert "Samples dropped: 123" in window.detail.device_info.text()
