@@ -1,18 +1,29 @@
 """How numbers and states read on screen, decided without Qt so that tests can pin it down.
 
-A value is never shown as live when it is not: a reading older than its parameter's limit is
-STALE and says how old it is; a missing value shows dashes and the reason in words.
+A value is never shown as live when it is not:
+- a reading older than its parameter's limit is STALE and says how old it is;
+- while the device's link is down or silent, its values are STALE and say so;
+- a missing value shows dashes and the device's reason in words.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from drivers.base import DriverState, DriverStatus, NumericSpec, Quality, Reading
+from app.model.ward import Bed
+from app.signals.numerics import Latest
+from app.signals.stream import DeviceStream
+from drivers.base import DriverState, DriverStatus, NumericSpec, Quality
 
 NO_VALUE = "---"
+# A connected device whose waveforms stop for this long is shown as silent ("NO DATA"); a
+# device without waveforms (numerics only) is given longer.
+WAVEFORM_SILENCE = 3.0
+NUMERIC_SILENCE = 30.0
 
 
 class NumericState(enum.Enum):
@@ -26,7 +37,18 @@ class NumericState(enum.Enum):
 class NumericText:
     value: str
     state: NumericState
-    note: str = ""  # shown under the value: a reason, an age, "STALE 45 s"
+    note: str = ""  # shown with the value: a reason, an age, "STALE 45 s"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Whether a device's data can be believed to be current, and if not, why."""
+
+    ok: bool
+    reason: str = ""  # "NO LINK", "NO DATA"
+
+
+LINK_OK = Link(True)
 
 
 def age_text(seconds: float) -> str:
@@ -43,46 +65,68 @@ def format_value(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
-def present_numeric(reading: Reading | None, spec: NumericSpec, now: float) -> NumericText:
-    if reading is None:
+def present_numeric(
+    latest: Latest | None, spec: NumericSpec, now: float, link: Link = LINK_OK
+) -> NumericText:
+    if latest is None:
         return NumericText(NO_VALUE, NumericState.NO_VALUE, "no data")
-    age = now - reading.timestamp
+    reading, age = latest.reading, latest.age(now)
     has_value = reading.value is not None and math.isfinite(reading.value)
     text = format_value(reading.value, spec.decimals) if reading.value is not None else NO_VALUE
     if not has_value or reading.quality in (Quality.INVALID, Quality.UNAVAILABLE):
-        text, state, note = NO_VALUE, NumericState.NO_VALUE, reading.message
-        note = note or reading.quality.value
+        text, state = NO_VALUE, NumericState.NO_VALUE
+        note = reading.message or reading.quality.value
     elif reading.quality is Quality.QUESTIONABLE:
         text, state, note = text + "?", NumericState.QUESTIONABLE, reading.message
         note = note or "questionable"
     else:
-        state, note = NumericState.LIVE, ""
+        state, note = NumericState.LIVE, reading.message  # e.g. HR 0, "No QRS detected"
+    if not link.ok:  # whatever it says, it is not current
+        return NumericText(text.rstrip("?"), NumericState.STALE, f"{link.reason} {age_text(age)}")
     if age > spec.stale_after:  # an old value, or an old reason, must never look current
         return NumericText(text.rstrip("?"), NumericState.STALE, f"STALE {age_text(age)}")
     return NumericText(text, state, note)
 
 
+NIBP_CODES = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")
+
+
 def present_nibp(
-    systolic: Reading | None,
-    diastolic: Reading | None,
-    mean: Reading | None,
-    spec: NumericSpec,
-    now: float,
+    latest: Mapping[str, Latest], spec: NumericSpec, now: float, link: Link = LINK_OK
 ) -> NumericText:
-    """``120/80`` with the mean and the age of the measurement beneath: ``(93)  4 min``."""
-    if systolic is None:
-        return NumericText(NO_VALUE, NumericState.NO_VALUE, "not measured yet")
-    age = now - systolic.timestamp
-    values = (systolic.value, diastolic.value if diastolic else None, mean.value if mean else None)
+    """``120/80`` with the mean and the age of the measurement: ``(93)  4 min ago``.
+
+    The three values must come from one measurement (one timestamp); a mixed set is never
+    shown as one. A past measurement keeps its age even while the link is down: it says
+    when it was taken, which stays true.
+    """
+    sys_, dia, mean = (latest.get(code) for code in NIBP_CODES)
+    if sys_ is None:
+        return NumericText(f"{NO_VALUE}/{NO_VALUE}", NumericState.NO_VALUE, "not measured yet")
+    age = now - sys_.reading.timestamp
     stale = age > spec.stale_after
-    if systolic.quality is not Quality.VALID or any(v is None for v in values):
+    one_set = all(x is not None and x.reading.timestamp == sys_.reading.timestamp
+                  for x in (dia, mean))  # fmt: skip
+    values = [x.reading.value if x is not None else None for x in (sys_, dia, mean)]
+    if not one_set or sys_.reading.quality is not Quality.VALID or None in values:
+        note = sys_.reading.message or ("incomplete measurement" if not one_set else "failed")
         state = NumericState.STALE if stale else NumericState.NO_VALUE
-        return NumericText(f"{NO_VALUE}/{NO_VALUE}", state, systolic.message or "failed")
+        return NumericText(f"{NO_VALUE}/{NO_VALUE}", state, note)
     sys_v, dia_v, mean_v = (round(v) for v in values if v is not None)
     text = f"{sys_v}/{dia_v}"
     if stale:
         return NumericText(text, NumericState.STALE, f"({mean_v}) STALE {age_text(age)}")
     return NumericText(text, NumericState.LIVE, f"({mean_v})  {age_text(age)} ago")
+
+
+def link_of(device: DeviceStream, now: float) -> Link:
+    status = device.status
+    if status.state is not DriverState.CONNECTED:
+        return Link(False, "NO LINK")
+    silence = WAVEFORM_SILENCE if device.description.channels else NUMERIC_SILENCE
+    if device.data_age(now) > silence:
+        return Link(False, "NO DATA")
+    return LINK_OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +135,14 @@ class ConnectionText:
     ok: bool
 
 
-def present_connection(status: DriverStatus, now: float) -> ConnectionText:
+def present_connection(status: DriverStatus, now: float, data_age: float = 0.0,
+                       silence: float = WAVEFORM_SILENCE) -> ConnectionText:  # fmt: skip
     state = status.state
-    if state is DriverState.CONNECTED:
-        return ConnectionText("CONNECTED", True)
     since = age_text(now - status.timestamp)
+    if state is DriverState.CONNECTED:
+        if data_age > silence:  # connected, but nothing is arriving
+            return ConnectionText(f"NO DATA {age_text(data_age)}", False)
+        return ConnectionText("CONNECTED", True)
     if state is DriverState.DISCONNECTED:
         return ConnectionText(f"DISCONNECTED {since}", False)
     if state is DriverState.FAILED:
@@ -105,15 +152,87 @@ def present_connection(status: DriverStatus, now: float) -> ConnectionText:
     return ConnectionText("STOPPED", False)
 
 
-def present_battery(reading: Reading | None, low: bool, now: float, stale_after: float) -> str:
-    if reading is None or reading.value is None:
-        return "BATT ?"
-    text = f"BATT {round(reading.value)}%"
-    if now - reading.timestamp > stale_after:
-        return text + " (old)"
-    return text + " LOW" if low else text
+def present_battery(latest: Latest | None, low: bool, now: float, stale_after: float) -> str:
+    if latest is None or latest.reading.value is None:
+        return "BATT LOW" if low else "BATT ?"
+    text = f"BATT {round(latest.reading.value)}%"
+    if low:
+        text += " LOW"  # the device's own warning, whatever the age of the level
+    if latest.age(now) > stale_after:
+        text += " (old)"
+    return text
+
+
+def trace_messages(device: DeviceStream, now: float) -> dict[str, str]:
+    """What to print over each trace of a device: why it shows no signal."""
+    link = link_of(device, now)
+    if not link.ok:
+        if device.status.state is DriverState.CONNECTED:
+            text = f"NO DATA {age_text(device.data_age(now))}"
+        else:
+            text = "NO SIGNAL: " + device.status.state.value.upper()
+        return {spec.key: text for spec in device.description.channels}
+    active = {c.code for c in device.active_conditions}
+    leads_off = "LEADS OFF" if "ECG_LEAD_OFF" in active else ""
+    return {
+        "ECG_II": leads_off,
+        "RESP": leads_off,
+        "PLETH": "PROBE OFF" if "SPO2_PROBE_OFF" in active else "",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderText:
+    simulated: bool
+    connection: ConnectionText
+    battery: str
+
+
+def present_header(bed: Bed, now: float) -> HeaderText:
+    device = bed.monitor
+    if device is None:
+        return HeaderText(False, ConnectionText("NO DEVICE", False), "")
+    silence = WAVEFORM_SILENCE if device.description.channels else NUMERIC_SILENCE
+    connection = present_connection(device.status, now, device.data_age(now), silence)
+    low = any(c.code == "BATTERY_LOW" for c in device.active_conditions)
+    found = bed.find_numeric("BATTERY")
+    stale_after = found[1].stale_after if found else 90.0
+    battery = present_battery(device.numerics.latest("BATTERY"), low, now, stale_after)
+    return HeaderText(bed.simulated, connection, battery)
+
+
+def present_bed_numerics(bed: Bed, codes: list[str], now: float) -> dict[str, NumericText]:
+    """The text of each numeric of a bed, from one consistent snapshot per device."""
+    out: dict[str, NumericText] = {}
+    snapshots: dict[str, dict[str, Latest]] = {}
+    for code in codes:
+        found = bed.find_numeric(code)
+        if found is None:
+            continue
+        device, spec = found
+        latest = snapshots.setdefault(device.serial, device.numerics.snapshot())
+        link = link_of(device, now)
+        if code == "NIBP_SYS":
+            out[code] = present_nibp(latest, spec, now, link)
+        else:
+            out[code] = present_numeric(latest.get(code), spec, now, link)
+    return out
 
 
 def deidentified_label(bed_index: int) -> str:
     """What kiosk mode shows instead of a name."""
     return f"Demo patient {bed_index + 1:02d}"
+
+
+def patient_text(bed: Bed, index: int, kiosk: bool, today: dt.date, full: bool = False) -> str:
+    """The patient line of a tile, or with ``full`` the detail view's longer one."""
+    if kiosk:
+        return deidentified_label(index) + ("  (de-identified demo)" if full else "")
+    patient = bed.patient
+    if patient is None:
+        return "No patient admitted"
+    text = f"{patient.display_name}  ·  {patient.age_text(today)} {patient.sex.value[0].upper()}"
+    if full:
+        text += f"  ·  MRN {patient.mrn}  ·  born {patient.date_of_birth.isoformat()}"
+        text += f"  ·  {patient.category.value}"
+    return text

@@ -44,6 +44,7 @@ class RunMeter:
             "samples_received": station.samples_received,
             "samples_dropped": station.samples_dropped,
             "samples_missing": station.samples_missing,
+            "clock_slips": station.clock_slips,
             **extra,
         }
         if self._mark is not None:

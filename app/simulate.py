@@ -1,7 +1,8 @@
 """``main.py simulate``: the station's drivers and engine without a GUI, events as JSON lines.
 
 Events are written in time order. Beds run in their own threads, so an event is held back
-until every bed's signal has passed its time (a watermark), then written sorted by time.
+until every bed has delivered everything up to its time (a watermark), then written sorted
+by time and bed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app.demo_ward import build_simulated_station, scenario_for_bed
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
 from drivers.base import DeviceCondition, DeviceEvent, DriverStatus
-from drivers.sim import STEP, SimulatedMonitor
+from drivers.sim import SimulatedMonitor
 
 POLL_SECONDS = 0.05
 
@@ -97,7 +98,7 @@ def _run_until_done(station: Station, writer: OrderedEventWriter) -> None:
         while not all(d.wait(0) for d in drivers):
             time.sleep(POLL_SECONDS)
             writer.add(station.poll())
-            writer.flush(min(d.elapsed for d in drivers) - STEP)
+            writer.flush(min(d.delivered for d in drivers))
     finally:
         stuck = station.stop()
         writer.add(station.poll())
@@ -122,6 +123,7 @@ def _session_record(name: str, options: SimulateOptions, station: Station) -> di
             "samples_received": station.samples_received,
             "samples_dropped": station.samples_dropped,
             "samples_missing": station.samples_missing,
+            "clock_slips": station.clock_slips,
         }
     return record
 

@@ -8,6 +8,8 @@ on the bus; nothing here waits on a view.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from app.bus import EventBus, StationEvent
 from app.model.events import Emitter
@@ -19,15 +21,16 @@ log = logging.getLogger(__name__)
 
 
 class Station:
-    def __init__(self, ward: Ward) -> None:
+    def __init__(self, ward: Ward, clock: Callable[[], float] = time.time) -> None:
         self.ward = ward
+        self.clock = clock
         self.bus = EventBus()
         self.events: Emitter[StationEvent] = Emitter()
         self._devices: list[DeviceStream] = []
         self._running = False
 
     def attach(self, bed_label: str, driver: Driver) -> DeviceStream:
-        stream = DeviceStream(bed_label, driver, self.bus)
+        stream = DeviceStream(bed_label, driver, self.bus, self.clock)
         self.ward.bed(bed_label).attach(stream)
         self._devices.append(stream)
         if self._running:
@@ -50,7 +53,12 @@ class Station:
     def stop(self, timeout: float = 3.0) -> list[str]:
         """Stop every device; returns the serials of those that did not stop in time."""
         self._running = False
-        stuck = [d.serial for d in self._devices if not d.stop(timeout)]
+        for device in self._devices:  # ask them all first, so they stop together
+            device.stop(0.0)
+        deadline = time.monotonic() + timeout
+        stuck = [
+            d.serial for d in self._devices if not d.stop(max(0.0, deadline - time.monotonic()))
+        ]
         for serial in stuck:
             log.error("device %s did not stop within %.1f s", serial, timeout)
         return stuck
@@ -73,3 +81,7 @@ class Station:
     @property
     def samples_missing(self) -> int:
         return sum(d.samples_missing for d in self._devices)
+
+    @property
+    def clock_slips(self) -> int:
+        return sum(d.clock_slips for d in self._devices)

@@ -9,6 +9,7 @@ implements the sink (dependency inversion), so the same driver runs under the GU
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -135,7 +136,9 @@ class SampleSink(Protocol):
     def write_samples(self, channel: str, samples: SampleBlock, t_first: float) -> None:
         """A block of consecutive samples; ``t_first`` is the time of the first one."""
 
-    def write_reading(self, reading: Reading) -> None: ...
+    def write_readings(self, readings: Sequence[Reading]) -> None:
+        """Readings measured together (one NIBP cycle, one second's numerics) in one call, so
+        that nobody sees half of a set."""
 
     def write_status(self, status: DriverStatus) -> None: ...
 
@@ -159,7 +162,11 @@ class Driver(Protocol):
         """Begin delivering to ``sink`` from the driver's own thread or loop."""
 
     def stop(self, timeout: float = 2.0) -> bool:
-        """Stop and release the device; True when everything ended within ``timeout``."""
+        """Stop and release the device; True when everything ended within ``timeout``.
+
+        Idempotent: ``stop(0)`` only asks, a later ``stop(t)`` waits, so a station can ask
+        every device first and then wait for them together.
+        """
 
 
 @runtime_checkable

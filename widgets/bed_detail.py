@@ -9,10 +9,11 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.model.ward import Bed, Ward
-from app.presentation import deidentified_label
+from app.presentation import patient_text, present_header, trace_messages
 from widgets import theme
 from widgets.admit_dialog import AdmitDialog
-from widgets.bed_tile import BedNumerics, TileHeader, header_state, patient_line, trace_messages
+from widgets.bed_numerics import BedNumerics
+from widgets.tile_header import TileHeader
 from widgets.waveform_panel import WaveformPanel
 
 GAINS = (0.5, 1.0, 2.0)
@@ -141,13 +142,13 @@ class BedDetail(QtWidgets.QWidget):
     def refresh(self, now: float) -> None:
         self.numerics.refresh(now)
         monitor = self.bed.monitor
-        simulated, connection, battery = header_state(monitor, now)
-        self.header.set_state(self._patient_text(), simulated, connection, battery)
+        line = patient_text(self.bed, self.index, self.kiosk, dt.date.today(), full=True)
+        self.header.set_state(line, present_header(self.bed, now))
         if monitor is None:
             self.device_info.setText("No device attached.")
             return
         if self.panel is not None:
-            for key, text in trace_messages(monitor).items():
+            for key, text in trace_messages(monitor, now).items():
                 self.panel.set_message(key, text)
         info = monitor.description.info
         conditions = ", ".join(c.message for c in monitor.active_conditions) or "none"
@@ -158,25 +159,13 @@ class BedDetail(QtWidgets.QWidget):
             f"Technical conditions: {conditions}\n"
             f"Samples received: {monitor.samples_received:,}\n"
             f"Samples dropped: {monitor.samples_dropped:,}   missing (gaps): "
-            f"{monitor.samples_missing:,}\n"
+            f"{monitor.samples_missing:,}   clock slips: {monitor.clock_slips:,}\n"
             f"ECG scale: {self._ecg_scale_text()}"
         )
 
     def _ecg_scale_text(self) -> str:
         mm_per_mv = self.panel.ecg_mm_per_mv() if self.panel is not None else None
         return "—" if mm_per_mv is None else f"{mm_per_mv:.3g} mm/mV"
-
-    def _patient_text(self) -> str:
-        if self.kiosk:
-            return deidentified_label(self.index) + "  (de-identified demo)"
-        patient = self.bed.patient
-        if patient is None:
-            return "No patient admitted"
-        return (
-            patient_line(self.bed, self.index, False, dt.date.today())
-            + f"  ·  MRN {patient.mrn}  ·  born {patient.date_of_birth.isoformat()}"
-            + f"  ·  {patient.category.value}"
-        )
 
     def dispose(self) -> None:
         """Unsubscribe from the model before the view goes away (once)."""

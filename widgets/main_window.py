@@ -61,7 +61,7 @@ class Watermark(QtWidgets.QWidget):
 
 
 class TopBar(QtWidgets.QWidget):
-    def __init__(self, title: str, kiosk: bool, simulated: bool) -> None:
+    def __init__(self, title: str, kiosk: bool) -> None:
         super().__init__()
         self.setFixedHeight(40)
         self.setStyleSheet("background: #0d1318;")
@@ -76,8 +76,9 @@ class TopBar(QtWidgets.QWidget):
         row.addSpacing(16)
         if kiosk:
             row.addWidget(_banner(KIOSK_BANNER, theme.FAULT))
-        if simulated:
-            row.addWidget(_banner("SIMULATED DATA", theme.SIMULATED_TAG))
+        self.simulated = _banner("SIMULATED DATA", theme.SIMULATED_TAG)
+        self.simulated.hide()  # shown while any device on the station is simulated
+        row.addWidget(self.simulated)
         row.addStretch(1)
         self.prev_page = QtWidgets.QPushButton("◀")
         self.page_label = QtWidgets.QLabel()
@@ -122,9 +123,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.kiosk = kiosk
         self._px_per_mm = px_per_mm
         self._calibration_note = calibration_note
-        simulated = any(d.simulated for d in station.devices)
         self.setWindowTitle("Vigil — DEMO" if kiosk else f"Vigil — {station.ward.name}")
-        self.top_bar = TopBar(station.ward.name, kiosk, simulated)
+        self.top_bar = TopBar(station.ward.name, kiosk)
         self.grid = WardGrid(station.ward, kiosk=kiosk, px_per_mm=px_per_mm, font_scale=font_scale)
         self.grid.bed_clicked.connect(self.show_bed)
         self.grid.page_changed.connect(self._on_page)
@@ -147,6 +147,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.clock = FrameClock(fps, self)
         self.clock.subscribe(self.render_frame)
         self._refresh_every = max(1, round(fps / REFRESH_HZ))
+        self._refresh_bars(time.time())
 
     # -- navigation ---------------------------------------------------------------------------
 
@@ -188,6 +189,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _refresh_bars(self, now: float) -> None:
         self.top_bar.clock.setText(time.strftime("%H:%M:%S", time.localtime(now)))
+        self.top_bar.simulated.setVisible(any(d.simulated for d in self.station.devices))
         devices = self.station.devices
         dropped = self.station.samples_dropped
         text = (

@@ -20,6 +20,7 @@ from drivers.base import ChannelSpec
 from widgets.sweep_geometry import TailPoint, sweep_runs
 
 ERASE_PX = 12
+DEFAULT_PX_PER_S = 25.0 * 96 / 25.4  # 25 mm/s on a 96-dpi screen, until a view sets it
 LATE_DATA_GRACE = 1.0  # seconds a sweep waits for late data before it draws a gap
 PEN_WIDTH = 2.0
 
@@ -46,7 +47,7 @@ class SweepRow:
         self.buffer = buffer
         self.spec = spec
         self.speed_ratio = speed_ratio  # respiration sweeps slower than the ECG
-        self.px_per_s = 94.5 * speed_ratio
+        self.px_per_s = DEFAULT_PX_PER_S * speed_ratio
         self.pen = QtGui.QPen(colour, PEN_WIDTH)
         self.latency = latency
         self.y = 0
@@ -97,7 +98,7 @@ class SweepCanvas(pg.GraphicsObject):
         self._background = background
         self._image = QtGui.QImage(1, 1, QtGui.QImage.Format.Format_RGB32)
         self._image.fill(background)
-        self._px_per_s = 94.5
+        self._px_per_s = DEFAULT_PX_PER_S
         self.rows: list[SweepRow] = []
 
     def add_row(

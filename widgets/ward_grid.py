@@ -66,10 +66,11 @@ class WardGrid(QtWidgets.QWidget):
             tile.clicked.connect(self.bed_clicked)
             self._grid.addWidget(tile, i // cols, i % cols)
             self.tiles.append(tile)
-        for r in range(rows):
-            self._grid.setRowStretch(r, 1)
-        for c in range(cols):
-            self._grid.setColumnStretch(c, 1)
+        # A grid remembers stretches of rows and columns it no longer has: reset them all.
+        for r in range(max(rows, self._grid.rowCount())):
+            self._grid.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(max(cols, self._grid.columnCount())):
+            self._grid.setColumnStretch(c, 1 if c < cols else 0)
 
     def advance(self, now: float) -> None:
         for tile in self.tiles:

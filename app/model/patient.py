@@ -123,14 +123,23 @@ def validate_admission(
     return Patient(family, given, mrn, born, sex, category)
 
 
+def _iso_date(text: str) -> dt.date | None:
+    """A calendar date written exactly YYYY-MM-DD (fromisoformat alone takes more forms)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:  # e.g. 1961-02-30
+        return None
+
+
 def _parse_date_of_birth(text: str, today: dt.date, errors: dict[str, str]) -> dt.date | None:
     text = text.strip()
     if not text:
         errors["date_of_birth"] = "Date of birth is required."
         return None
-    try:
-        born = dt.date.fromisoformat(text)
-    except ValueError:
+    born = _iso_date(text)
+    if born is None:
         errors["date_of_birth"] = f"Date of birth {text!r} is not a date: use YYYY-MM-DD."
         return None
     if born > today:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.model.events import Emitter
 from app.model.patient import Patient
 from app.signals.stream import DeviceStream
+from drivers.base import NumericSpec
 
 
 class Bed:
@@ -29,6 +30,19 @@ class Bed:
     def monitor(self) -> DeviceStream | None:
         """The device whose waveforms the bed shows first (the first attached)."""
         return self._devices[0] if self._devices else None
+
+    @property
+    def simulated(self) -> bool:
+        """Whether any device on this bed is simulated."""
+        return any(d.simulated for d in self._devices)
+
+    def find_numeric(self, code: str) -> tuple[DeviceStream, NumericSpec] | None:
+        """The first device that measures ``code``, with its description of it."""
+        for device in self._devices:
+            for spec in device.description.numerics:
+                if spec.code == code:
+                    return device, spec
+        return None
 
     def attach(self, device: DeviceStream) -> None:
         self._devices.append(device)

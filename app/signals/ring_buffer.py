@@ -113,20 +113,24 @@ class RingBuffer:
         return Span(max(0, self._end - self.capacity), self._end, self._t_end, self.sample_rate)
 
     def read(self, start: int, stop: int) -> tuple[Float32Array, Span]:
-        """Copy of indices ``start .. stop-1``; NaN where nothing is held (too old or future)."""
-        out = np.full(max(0, stop - start), np.nan, dtype=np.float32)
+        """Copy of indices ``start .. stop-1``; NaN where nothing is held (too old or future).
+
+        The span returned is the one the copy was taken from."""
         with self._lock:
-            span = self._span()
-            lo, hi = max(start, span.oldest), min(stop, span.end)
-            if hi > lo:
-                self._copy_out(lo, hi, out[lo - start : hi - start])
-        return out, span
+            return self._read_locked(start, stop)
 
     def snapshot(self, n: int) -> tuple[Float32Array, Span]:
         """The newest ``n`` samples (NaN-padded at the front if fewer are held)."""
         with self._lock:
-            end = self._end
-        return self.read(end - n, end)
+            return self._read_locked(self._end - n, self._end)
+
+    def _read_locked(self, start: int, stop: int) -> tuple[Float32Array, Span]:
+        out = np.full(max(0, stop - start), np.nan, dtype=np.float32)
+        span = self._span()
+        lo, hi = max(start, span.oldest), min(stop, span.end)
+        if hi > lo:
+            self._copy_out(lo, hi, out[lo - start : hi - start])
+        return out, span
 
     def read_since(self, cursor: int) -> tuple[Float32Array, int, int]:
         """For a consumer that must see every sample: everything from ``cursor`` on.

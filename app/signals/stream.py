@@ -7,6 +7,8 @@ technical conditions and annotations go on the station's bus for the model owner
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Sequence
 
 from app.bus import EventBus, StationEvent
 from app.signals.numerics import NumericStore
@@ -26,8 +28,15 @@ HISTORY_SECONDS = 60.0  # enough for the widest sweep at the slowest speed
 
 
 class DeviceStream:
-    def __init__(self, bed_label: str, driver: Driver, bus: EventBus) -> None:
+    def __init__(
+        self,
+        bed_label: str,
+        driver: Driver,
+        bus: EventBus,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.bed_label = bed_label
+        self._clock = clock
         self.driver = driver
         self.description: DeviceDescription = driver.describe()
         self.serial = self.description.info.serial
@@ -36,9 +45,11 @@ class DeviceStream:
             spec.key: RingBuffer(spec.sample_rate, HISTORY_SECONDS)
             for spec in self.description.channels
         }
-        self.numerics = NumericStore()
+        self.numerics = NumericStore(clock)
         self._lock = threading.Lock()
         self._status = driver.status
+        self._status_received_at = clock()
+        self._last_data_at: float | None = None  # station time the last block or reading came
         self._conditions: dict[str, DeviceCondition] = {}
         self._unknown_channel_samples = 0
 
@@ -51,13 +62,22 @@ class DeviceStream:
                 self._unknown_channel_samples += len(samples)
             return
         buffer.write(samples, t_first)
+        self._mark_data()
 
-    def write_reading(self, reading: Reading) -> None:
-        self.numerics.put(reading)
+    def write_readings(self, readings: Sequence[Reading]) -> None:
+        self.numerics.put_many(readings)
+        if not self.description.channels:  # a numerics-only device: readings are its data
+            self._mark_data()
+
+    def _mark_data(self) -> None:
+        now = self._clock()
+        with self._lock:
+            self._last_data_at = now
 
     def write_status(self, status: DriverStatus) -> None:
         with self._lock:
             self._status = status
+            self._status_received_at = self._clock()
         self._bus.put(StationEvent(self.bed_label, self.serial, status))
 
     def write_condition(self, condition: DeviceCondition) -> None:
@@ -74,6 +94,15 @@ class DeviceStream:
     def status(self) -> DriverStatus:
         with self._lock:
             return self._status
+
+    def data_age(self, now: float) -> float:
+        """Seconds since data last arrived, or since the status last changed if later: a
+        device that reconnects is not silent for having been silent while it was away."""
+        with self._lock:
+            since = self._status_received_at
+            if self._last_data_at is not None:
+                since = max(since, self._last_data_at)
+        return max(0.0, now - since)
 
     @property
     def active_conditions(self) -> list[DeviceCondition]:
@@ -100,6 +129,11 @@ class DeviceStream:
         """Samples the device never delivered (dropouts), shown as gaps."""
         return sum(b.stats.gap_samples for b in self.buffers.values())
 
+    @property
+    def clock_slips(self) -> int:
+        """Blocks whose timestamps went backwards: the device's clock is not to be trusted."""
+        return sum(b.stats.clock_slips for b in self.buffers.values())
+
     def can_start_nibp(self) -> bool:
         return isinstance(self.driver, NibpControl)
 
@@ -114,4 +148,5 @@ class DeviceStream:
         self.driver.start(self)
 
     def stop(self, timeout: float = 2.0) -> bool:
+        """Idempotent; ``stop(0)`` only asks the driver to stop."""
         return self.driver.stop(timeout)

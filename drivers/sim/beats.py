@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.sim.timeline import Ectopy, PhysiologyState, Rhythm
+from drivers.sim.timeline import Ectopy, PhysiologyState, Rhythm, first_change
 
 
 class BeatKind(enum.Enum):
@@ -75,21 +75,22 @@ class BeatScheduler:
             self._next_sinus = self._cursor
         elif state.rhythm is Rhythm.AFIB:
             rr = self._af_interval(rr_mean)
-            self._emit(max(self._last_beat + rr, t), BeatKind.AF, _stroke_after(rr, rr_mean))
-            self._next_sinus = self._last_beat + rr_mean
+            if self._emit(max(self._last_beat + rr, t), BeatKind.AF, _stroke_after(rr, rr_mean)):
+                self._next_sinus = self._last_beat + rr_mean
         elif state.rhythm is Rhythm.VT:
             rr = rr_mean * (1.0 + 0.015 * self._rng.standard_normal())
-            self._emit(max(self._last_beat + rr, t), BeatKind.VT, stroke=0.25)
-            self._next_sinus = self._last_beat + rr_mean
+            if self._emit(max(self._last_beat + rr, t), BeatKind.VT, stroke=0.25):
+                self._next_sinus = self._last_beat + rr_mean
         else:
             self._sinus_or_ectopic(state, rr_mean)
 
     def _sinus_or_ectopic(self, state: PhysiologyState, rr_mean: float) -> None:
-        t_sinus = max(self._next_sinus, self._last_beat + 0.25)
+        t_sinus = max(self._next_sinus, self._last_beat + 0.25, self._cursor)
         if self._pending_pvcs > 0 or self._wants_pvc(state, rr_mean):
             t_pvc = self._last_beat + self._rng.uniform(0.55, 0.65) * rr_mean
             if self._cursor <= t_pvc < t_sinus - 0.05:  # premature, or it is no PVC
-                self._emit(t_pvc, BeatKind.PVC, stroke=0.35)
+                if not self._emit(t_pvc, BeatKind.PVC, stroke=0.35):
+                    return
                 if self._pending_pvcs > 0:
                     self._pending_pvcs -= 1
                 elif state.ectopy is Ectopy.RANDOM and self._rng.random() < 0.12:
@@ -103,7 +104,8 @@ class BeatScheduler:
                 return
             self._pending_pvcs = 0
         stroke = 1.35 if self._last_kind is BeatKind.PVC else 1.0  # post-extrasystolic beat
-        self._emit(t_sinus, BeatKind.SINUS, stroke)
+        if not self._emit(t_sinus, BeatKind.SINUS, stroke):
+            return
         self._since_pvc += 1
         self._next_sinus = t_sinus + self._sinus_interval(t_sinus, rr_mean, state.rr)
 
@@ -131,11 +133,18 @@ class BeatScheduler:
         rr = rr_mean * math.exp(sigma * self._rng.standard_normal() - sigma**2 / 2)
         return min(max(rr, 0.28), 2.2)
 
-    def _emit(self, t: float, kind: BeatKind, stroke: float) -> None:
+    def _emit(self, t: float, kind: BeatKind, stroke: float) -> bool:
+        """Queue a beat planned under the rhythm at the cursor, if that rhythm still holds at
+        ``t``; otherwise move the cursor to the moment the rhythm changes and say so."""
+        rhythm = self._state_at(self._cursor).rhythm
+        if self._state_at(t).rhythm is not rhythm:
+            self._cursor = first_change(self._cursor, t, lambda x: self._state_at(x).rhythm)
+            return False
         self._queue.append(Beat(t=t, kind=kind, rr=t - self._last_beat, stroke=stroke))
         self._last_beat = t
         self._last_kind = kind
         self._cursor = t
+        return True
 
 
 def _stroke_after(rr: float, rr_mean: float) -> float:

@@ -74,6 +74,7 @@ class SimulatedMonitor:
         self._thread: threading.Thread | None = None
         self._nibp_lock = threading.Lock()
         self._nibp_requests = 0
+        self._delivered = 0.0
         self._status = DriverStatus(DriverState.STOPPED, clock())
         digest = hashlib.sha256(f"{simulator.scenario.name}:{label}".encode()).hexdigest()
         self._serial = f"SIM-{digest[:8].upper()}"
@@ -88,8 +89,13 @@ class SimulatedMonitor:
 
     @property
     def elapsed(self) -> float:
-        """Seconds of signal delivered so far."""
+        """Seconds of signal generated so far."""
         return self._sim.elapsed
+
+    @property
+    def delivered(self) -> float:
+        """Everything timed before this (driver seconds) has been handed to the sink."""
+        return self._delivered
 
     @property
     def epoch(self) -> float | None:
@@ -156,12 +162,14 @@ class SimulatedMonitor:
                     connected = step.connected
                     self._on_connection_change(sink, connected, step.t0)
                 self._deliver(sink, step)
+                self._delivered = step.t0 + STEP
         except Exception as exc:  # a dying driver must be seen on the screen, never vanish
             log.exception("simulated monitor %s failed", self._label)
             self._set_status(sink, DriverState.FAILED, f"simulator failed: {exc}")
             return
         stopped_at = None if self._duration is None else min(self._sim.elapsed, self._duration)
         self._set_status(sink, DriverState.STOPPED, at=stopped_at)
+        self._delivered = float("inf")
 
     def _take_nibp_requests(self) -> None:
         with self._nibp_lock:
@@ -197,10 +205,13 @@ class SimulatedMonitor:
             if step.t0 + STEP > end:  # the last step of a run ends part-way
                 keep = math.ceil((end - step.t0) * len(block) / STEP - 1e-9)
             sink.write_samples(key, block[:keep], t_first)
-        for r in step.readings:
-            if r.t < end:
-                t = self._time(r.t)
-                sink.write_reading(Reading(r.code, r.value, UNITS[r.code], t, r.quality, r.message))
+        readings = [
+            Reading(r.code, r.value, UNITS[r.code], self._time(r.t), r.quality, r.message)
+            for r in step.readings
+            if r.t < end
+        ]
+        if readings:
+            sink.write_readings(readings)
         for c in step.conditions:
             if c.t < end:
                 sink.write_condition(DeviceCondition(c.code, c.active, self._time(c.t), c.message))

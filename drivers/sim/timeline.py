@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +107,19 @@ class Scenario:
             tuple((t / factor, name) for t, name in self.events),
             tuple(t / factor for t in self.nibp_requests),
         )
+
+
+def first_change(t0: float, t1: float, value: Callable[[float], object]) -> float:
+    """The moment in ``(t0, t1]`` where ``value`` first differs from its value at ``t0``
+    (bisection, to a microsecond), or ``t0`` if it does not change."""
+    start = value(t0)
+    if value(t1) == start:
+        return t0
+    lo, hi = t0, t1
+    while hi - lo > 1e-6:
+        mid = (lo + hi) / 2
+        if value(mid) == start:
+            lo = mid
+        else:
+            hi = mid
+    return round(hi, 6)

@@ -16,7 +16,7 @@ import numpy as np
 
 from drivers.base import Quality
 from drivers.sim.beats import Beat
-from drivers.sim.timeline import PhysiologyState, Rhythm
+from drivers.sim.timeline import PhysiologyState, Rhythm, first_change
 
 NIBP_DEFAULT_INTERVAL = 15 * 60.0
 NIBP_FIRST_AT = 10.0  # the first automatic measurement, seconds after the start
@@ -242,19 +242,3 @@ class VitalsAlgorithms:
                     SimCondition(code, active, first_change(t0, t1, flag), CONDITION_TEXT[code])
                 )
         return changes
-
-
-def first_change(t0: float, t1: float, value: Callable[[float], object]) -> float:
-    """The moment in ``(t0, t1]`` where ``value`` first differs from its value at ``t0``
-    (bisection, to a microsecond), or ``t0`` if it does not change."""
-    start = value(t0)
-    if value(t1) == start:
-        return t0
-    lo, hi = t0, t1
-    while hi - lo > 1e-6:
-        mid = (lo + hi) / 2
-        if value(mid) == start:
-            lo = mid
-        else:
-            hi = mid
-    return round(hi, 6)

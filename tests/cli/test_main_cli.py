@@ -9,7 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PySide6 import QtGui
+
+from drivers.base import ColourRole
+from widgets import theme
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +53,14 @@ def test_unknown_scenario_exits_2_listing_the_choices() -> None:
     assert "'dropout'" in out.stderr
 
 
+def colour_pixels(path: Path, rgb: str) -> int:
+    """Pixels of a PNG within a small distance of a colour (Qt reads the file)."""
+    image = QtGui.QImage(str(path)).convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1, 4)
+    target = np.array([int(rgb[i : i + 2], 16) for i in (5, 3, 1)])  # BGR, as stored
+    return int((np.abs(pixels[..., :3].astype(int) - target).sum(axis=-1) < 40).sum())
+
+
 def test_screenshot_and_stats(tmp_path: Path) -> None:
     shot, stats = tmp_path / "station.png", tmp_path / "stats.json"
     out = run_main(
@@ -56,6 +69,9 @@ def test_screenshot_and_stats(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert png_size(shot) == (1280, 720)
+    # The window, not a blank image: ECG traces and numerics in green, pleth in cyan.
+    assert colour_pixels(shot, theme.ROLE_COLOURS[ColourRole.ECG]) > 2000
+    assert colour_pixels(shot, theme.ROLE_COLOURS[ColourRole.PLETH]) > 2000
     data = json.loads(stats.read_text())
     required = {"beds", "wall_seconds", "cpu_seconds", "frames", "fps", "samples_received",
                 "samples_dropped"}  # fmt: skip
@@ -66,6 +82,16 @@ def test_screenshot_and_stats(tmp_path: Path) -> None:
     assert data["fps"] > 10
     assert data["samples_received"] > 6 * 2 * 250  # at least two seconds of ECG per bed
     assert data["samples_dropped"] == 0
+
+
+def test_detail_opens_a_bed_and_must_name_one(tmp_path: Path) -> None:
+    shot = tmp_path / "detail.png"
+    out = run_main("--beds", "3", "--detail", "2", "--screenshot", str(shot), "--quit-after", "2")
+    assert out.returncode == 0, out.stderr
+    assert png_size(shot) == (1920, 1080)
+    out = run_main("--beds", "3", "--detail", "4")
+    assert out.returncode == 2
+    assert "there is no bed 4 of 3" in out.stderr
 
 
 def test_quit_after_alone_exits_cleanly() -> None:

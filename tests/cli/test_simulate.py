@@ -78,7 +78,7 @@ def test_same_seed_same_events(tmp_path: Path) -> None:
 def test_a_speed_factor_paces_the_run(tmp_path: Path) -> None:
     t0 = time.monotonic()
     simulate(tmp_path, "--duration", "4", "--speed", "10")
-    assert 0.35 <= time.monotonic() - t0 <= 2.0
+    assert 0.35 <= time.monotonic() - t0 <= 4.0  # 4 s of signal at 10x: 0.4 s, never less
 
 
 def test_stats_file(tmp_path: Path) -> None:

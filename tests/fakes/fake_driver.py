@@ -69,8 +69,8 @@ class FakeDriver:
     def push_samples(self, channel: str, values: np.ndarray, t_first: float) -> None:
         self._require_sink().write_samples(channel, values.astype(np.float32), t_first)
 
-    def push_reading(self, reading: Reading) -> None:
-        self._require_sink().write_reading(reading)
+    def push_readings(self, *readings: Reading) -> None:
+        self._require_sink().write_readings(readings)
 
     def push_condition(self, code: str, active: bool, t: float) -> None:
         self._require_sink().write_condition(DeviceCondition(code, active, t, code))

@@ -65,6 +65,8 @@ def test_every_problem_is_reported_at_once() -> None:
         ("1890-01-01", "over 130 years"),
         ("30/04/1961", "YYYY-MM-DD"),
         ("1961-02-30", "YYYY-MM-DD"),
+        ("19610430", "YYYY-MM-DD"),
+        ("1961-W17-7", "YYYY-MM-DD"),
     ],
 )
 def test_date_of_birth_must_be_a_real_past_date(text: str, message: str) -> None:

@@ -137,35 +137,38 @@ def test_snapshot_always_equals_the_tail_of_everything_written(
 
 
 def test_concurrent_writer_and_reader_see_consistent_snapshots() -> None:
-    """A writer thread appends a counting ramp; every snapshot must be a contiguous run."""
+    """A writer thread appends a counting ramp while the reader reads; every read must be
+    one contiguous run, ending where the span it came with says."""
     buf = RingBuffer(250.0, seconds=2.0)
-    total = 200_000
-    done = threading.Event()
+    reads_wanted = 2000
+    reader_done = threading.Event()
     errors: list[str] = []
 
     def writer() -> None:
         written, t = 0, 0.0
         rng = np.random.default_rng(1)
-        while written < total:
+        while not reader_done.is_set():  # keeps writing for as long as the reader reads
             n = int(rng.integers(1, 64))
-            buf.write(ramp(written, n), t)
+            buf.write(ramp(written % 2**24, n), t)  # float32 counts exactly up to 2**24
             written += n
             t += n / 250.0
-        done.set()
 
     thread = threading.Thread(target=writer, name="ring-writer")
     thread.start()
-    snapshots = 0
-    while not done.is_set() or snapshots == 0:
-        data, span = buf.snapshot(300)
-        finite = data[~np.isnan(data)]
-        if len(finite):
-            if not np.array_equal(finite, np.arange(finite[0], finite[0] + len(finite))):
-                errors.append(f"non-contiguous snapshot at end={span.end}")
-            if finite[-1] != span.end - 1:
-                errors.append(f"snapshot ends at {finite[-1]}, span says {span.end - 1}")
-        snapshots += 1
-    thread.join()
+    try:
+        for _ in range(reads_wanted):
+            # The two ways views read: a snapshot of the newest samples, and (as the sweeps
+            # do) a span first, then a range read that returns the span it was taken from.
+            latest = buf.span()
+            for data, span in (buf.snapshot(300), buf.read(latest.end - 200, latest.end)):
+                finite = data[~np.isnan(data)]
+                if len(finite) and finite[0] + len(finite) <= 2**24:
+                    if not np.array_equal(finite, np.arange(finite[0], finite[0] + len(finite))):
+                        errors.append(f"non-contiguous read at end={span.end}")
+                    if len(data) == 300 and finite[-1] != (span.end - 1) % 2**24:
+                        errors.append(f"read ends at {finite[-1]}, its span at {span.end - 1}")
+    finally:
+        reader_done.set()
+        thread.join()
     assert not errors, errors[:3]
-    assert snapshots > 10
-    assert buf.stats.received == buf.span().end >= total
+    assert buf.stats.received == buf.span().end > 10_000

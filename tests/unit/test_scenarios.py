@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from scipy.signal import find_peaks, peak_widths, welch
 
 from drivers.base import Quality
 from drivers.sim import SCENARIO_NAMES, SCENARIOS, PhysiologyState
 from drivers.sim.scenarios import ONSET
-from tests.unit.sim_helpers import SimRun, heart_rate, run
+from tests.unit.sim_helpers import SimRun, heart_rate, r_peaks, run
 
 REQUIRED = (
     "normal", "tachycardia", "bradycardia", "afib", "pvc", "bigeminy", "vt", "vf", "asystole",
@@ -118,3 +119,53 @@ def test_nibp_cycles_every_15_minutes_by_default() -> None:
     done = list(sim.values("NIBP_SYS"))
     assert len(done) == 3
     assert all(28 <= r.t - s <= 34 for r, s in zip(done, starts, strict=True))
+
+
+def wide_beat_fraction(ecg: np.ndarray, fs: float) -> float:
+    """Share of beats whose QRS (on the absolute signal) is wider than 70 ms at half height."""
+    signal = np.abs(np.nan_to_num(ecg.astype(np.float64)))
+    peaks, _ = find_peaks(signal, height=0.5 * np.percentile(signal, 99.5), distance=int(0.2 * fs))
+    widths, *_ = peak_widths(signal, peaks, rel_height=0.5)
+    return float(np.mean(1000.0 * widths / fs > 70.0)) if len(peaks) else 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "after"),
+    [("pvc", (0.05, 0.3)), ("bigeminy", (0.4, 0.6)), ("trigeminy", (0.25, 0.42)),
+     ("vt", (0.9, 1.0))],
+)  # fmt: skip
+def test_ectopic_beats_appear_in_the_ecg_only_from_onset(
+    name: str, after: tuple[float, float]
+) -> None:
+    """Measured on the ECG itself (QRS width), not on the simulator's own bookkeeping."""
+    fs = 500.0
+    sim = run(name, 90.0 if name == "pvc" else 50.0, ecg_rate=500)
+    assert wide_beat_fraction(sim.window("ECG_II", 1, ONSET), fs) == 0.0
+    end = 90.0 if name == "pvc" else 49.0
+    lo, hi = after
+    assert lo <= wide_beat_fraction(sim.window("ECG_II", ONSET + 1.5, end), fs) <= hi
+
+
+def test_asystole_beats_go_on_until_the_onset() -> None:
+    sim = run("asystole", 40.0, baseline=PhysiologyState(hr=75))
+    peaks_t = r_peaks(sim.waves["ECG_II"], 250.0) / 250.0
+    assert 29.0 <= peaks_t.max() < 30.0 + 0.1
+    assert len(peaks_t) == pytest.approx(75 * 30 / 60, abs=2)
+
+
+def test_afib_starts_at_onset_with_f_waves() -> None:
+    """Atrial activity at 5-7 Hz appears after onset. Measured as in AF analysis: each beat's
+    average QRS-T is cancelled, and the band power of what remains is compared."""
+    sim = run("afib", 70.0)
+    fs = 250.0
+    ecg = np.nan_to_num(sim.waves["ECG_II"].astype(np.float64))
+    peaks = r_peaks(ecg, fs)
+
+    def f_band_power(t0: float, t1: float) -> float:
+        chosen = [p for p in peaks if t0 * fs + 75 <= p <= t1 * fs - 125]
+        beats = np.array([ecg[p - 75 : p + 125] for p in chosen])
+        residual = (beats - np.median(beats, axis=0)).ravel()
+        freqs, power = welch(residual, fs=fs, nperseg=200)
+        return float(power[(freqs >= 5) & (freqs <= 7)].sum())
+
+    assert f_band_power(35, 70) > 4 * f_band_power(0, 29)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -37,9 +38,9 @@ class RecordingSink:
         with self.lock:
             self.samples.append((channel, samples.copy(), t_first))
 
-    def write_reading(self, reading: Reading) -> None:
+    def write_readings(self, readings: Sequence[Reading]) -> None:
         with self.lock:
-            self.readings.append(reading)
+            self.readings += readings
 
     def write_status(self, status: DriverStatus) -> None:
         with self.lock:
@@ -96,7 +97,7 @@ def test_realtime_pacing_follows_the_wall_clock() -> None:
     driver.start(sink)
     assert driver.wait(5.0)
     elapsed = time.monotonic() - t0
-    assert 0.9 <= elapsed <= 1.6
+    assert 0.9 <= elapsed <= 3.0  # never early; late only as far as a busy machine makes it
 
 
 def test_stop_ends_an_endless_run_promptly() -> None:

@@ -67,12 +67,14 @@ def test_driver_data_reaches_buffers_numerics_and_the_bus() -> None:
     station.start()
     driver.push_samples("ECG_II", np.ones(50), 100.0)
     driver.push_samples("NOT_A_CHANNEL", np.ones(7), 100.0)
-    driver.push_reading(Reading("HR", 72.0, "/min", 100.2, Quality.VALID))
+    driver.push_readings(Reading("HR", 72.0, "/min", 100.2, Quality.VALID))
     driver.push_condition("ECG_LEAD_OFF", True, 100.3)
     events = station.poll()
     assert [type(e.payload).__name__ for e in events] == ["DriverStatus", "DeviceCondition"]
     assert stream.status.state is DriverState.CONNECTED
-    assert stream.numerics.latest("HR") == Reading("HR", 72.0, "/min", 100.2, Quality.VALID)
+    hr = stream.numerics.latest("HR")
+    assert hr is not None
+    assert hr.reading == Reading("HR", 72.0, "/min", 100.2, Quality.VALID)
     assert [c.code for c in stream.active_conditions] == ["ECG_LEAD_OFF"]
     assert station.samples_received == 50
     assert station.samples_dropped == 7  # samples for a channel the device never described
