@@ -15,6 +15,7 @@ from app.model.patient import Patient, PatientCategory, Sex
 from app.model.ward import Ward
 from app.station import Station
 from drivers.sim import BedSimulator, SimulatedMonitor, get_scenario
+from drivers.sim.host import SimulationHost
 from drivers.sim.vitals import NIBP_DEFAULT_INTERVAL
 
 DEMO_MIX = (
@@ -104,6 +105,7 @@ def build_simulated_station(
     station = Station(Ward("Simulated ward", labels))
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xBED]))
     today = today or dt.date.today()
+    host = SimulationHost("simulated-ward")  # one thread paces every simulated monitor
     for index, label in enumerate(labels):
         name = scenario_for_bed(config, index)
         scenario = get_scenario(name)
@@ -120,7 +122,12 @@ def build_simulated_station(
             nibp_interval=nibp_interval,
         )
         driver = SimulatedMonitor(
-            simulator, speed=config.speed, duration=config.duration, epoch=epoch, label=label
+            simulator,
+            speed=config.speed,
+            duration=config.duration,
+            epoch=epoch,
+            label=label,
+            host=host,
         )
         station.attach(label, driver)
         station.ward.admit(label, _unique_patient(station.ward, rng, today))

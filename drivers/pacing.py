@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import math
 import time
 
 
@@ -22,11 +22,8 @@ class Pacer:
     def start(self) -> None:
         self._t0 = time.monotonic()
 
-    def wait_until(self, elapsed: float, stop: threading.Event) -> bool:
-        """Block until ``elapsed`` driver-seconds have passed; False if ``stop`` was set."""
+    def due(self, elapsed: float) -> float:
+        """The monotonic time at which ``elapsed`` driver-seconds will have passed."""
         if self.speed is None:
-            return not stop.is_set()
-        delay = self._t0 + elapsed / self.speed - time.monotonic()
-        if delay > 0:
-            return not stop.wait(delay)
-        return not stop.is_set()
+            return -math.inf
+        return self._t0 + elapsed / self.speed

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.signals.ring_buffer import RingBuffer, Span
+from app.signals.ring_buffer import RingBuffer
 from drivers.base import ChannelSpec
 from widgets.sweep_geometry import TailPoint, sweep_runs
 
@@ -61,11 +61,11 @@ class SweepRow:
         self.drawn = None
         self.tail = None
 
-    def target(self, now: float, span: Span) -> int:
-        """The first column not yet due at wall time ``now``."""
+    def target(self, now: float, t_end: float | None) -> int:
+        """The first column not yet due at wall time ``now``, given the newest data."""
         t = now - self.latency
-        if span.t_end is not None and span.t_end < t:
-            t = max(span.t_end, t - LATE_DATA_GRACE)  # wait a little for late blocks
+        if t_end is not None and t_end < t:
+            t = max(t_end, t - LATE_DATA_GRACE)  # wait a little for late blocks
         return math.floor(t * self.px_per_s)
 
     def mapping(self) -> tuple[float, float, float]:
@@ -75,12 +75,12 @@ class SweepRow:
         lo, hi = self.auto_range
         return 0.9 * self.height, 0.8 * self.height / max(hi - lo, 1e-9), lo
 
-    def refit(self, span: Span, seconds: float) -> None:
+    def refit(self, seconds: float) -> None:
         """Fit an uncalibrated trace to what the last sweep showed."""
-        if self.fixed is not None or span.t_end is None:
+        if self.fixed is not None:
             return
         n = int(seconds * self.buffer.sample_rate)
-        data, _ = self.buffer.read(span.end - n, span.end)
+        data, _ = self.buffer.snapshot(n)
         finite = data[np.isfinite(data)]
         if len(finite) < min(n // 2, 2 * self.buffer.sample_rate):
             return  # too little signal to judge its size: keep the current scale
@@ -171,71 +171,62 @@ class SweepCanvas(pg.GraphicsObject):
 
     # -- per frame ------------------------------------------------------------------------
 
-    def advance(self, now: float) -> None:
-        """Draw every column whose time has come, on every row."""
+    def advance(self, now: float) -> list[tuple[int, int]]:
+        """Draw every column whose time has come, on every row; returns the x ranges that
+        changed (over the full height), for the view to repaint."""
         painter: QtGui.QPainter | None = None
         width = self._image.width()
         dirty: list[tuple[int, int]] = []  # x ranges to repaint, over the full height
         try:
             for row in self.rows:
-                span = row.buffer.span()
-                target = row.target(now, span)
+                target = row.target(now, row.buffer.t_end)
                 full = row.drawn is None or target - row.drawn >= width - ERASE_PX
                 if not full and row.drawn is not None and target <= row.drawn:
                     continue
                 if painter is None:
                     painter = QtGui.QPainter(self._image)
                 if full:
-                    self._redraw_row(painter, row, target, span)
+                    self._redraw_row(painter, row, target)
                     dirty.append((0, width))
                 else:
-                    dirty += self._extend_row(painter, row, target, span)
+                    dirty += self._extend_row(painter, row, target)
         finally:
             if painter is not None:
                 painter.end()
-        # One repaint per strip: rows that sweep in step share theirs.
-        for x0, x1 in _merged(dirty):
-            self.update(QtCore.QRectF(x0, 0, x1 - x0, self._image.height()))
+        return _merged(dirty)  # rows that sweep in step share one strip
 
-    def _redraw_row(self, painter: QtGui.QPainter, row: SweepRow, target: int, span: Span) -> None:
+    def _redraw_row(self, painter: QtGui.QPainter, row: SweepRow, target: int) -> None:
         painter.fillRect(0, row.y, self._image.width(), row.height, self._background)
         row.tail = None
-        row.refit(span, self.sweep_seconds(row))
-        self._draw(painter, row, target - (self._image.width() - ERASE_PX), target, span)
+        row.refit(self.sweep_seconds(row))
+        self._draw(painter, row, target - (self._image.width() - ERASE_PX), target)
         row.drawn = target
 
     def _extend_row(
-        self, painter: QtGui.QPainter, row: SweepRow, target: int, span: Span
+        self, painter: QtGui.QPainter, row: SweepRow, target: int
     ) -> list[tuple[int, int]]:
         """Draw the new columns of one row; returns the x ranges that changed."""
         drawn = row.drawn if row.drawn is not None else target
         width = self._image.width()
         for x0, x1 in self._image_spans(drawn, target + ERASE_PX):
             painter.fillRect(x0, row.y, x1 - x0, row.height, self._background)
-        self._draw(painter, row, drawn, target, span)
+        self._draw(painter, row, drawn, target)
         if target // width != drawn // width:
-            row.refit(span, self.sweep_seconds(row))  # uncalibrated traces rescale at the wrap
+            row.refit(self.sweep_seconds(row))  # uncalibrated traces rescale at the wrap
         row.drawn = target
         return self._image_spans(drawn - 1, target + ERASE_PX)
 
-    def _draw(
-        self, painter: QtGui.QPainter, row: SweepRow, col0: int, col1: int, span: Span
-    ) -> None:
-        if span.t_end is None or col1 <= col0:
+    def _draw(self, painter: QtGui.QPainter, row: SweepRow, col0: int, col1: int) -> None:
+        pxs = row.px_per_s
+        window = row.buffer.window(col0 / pxs, col1 / pxs) if col1 > col0 else None
+        if window is None:
             row.tail = None
             return
-        pxs, fs = row.px_per_s, row.buffer.sample_rate
-        i0 = max(span.oldest, math.floor(span.index_at(col0 / pxs)) - 1)
-        i1 = min(span.end, math.ceil(span.index_at(col1 / pxs)) + 1)
-        if i1 <= i0:
-            row.tail = None
-            return
-        data, span = row.buffer.read(i0, i1)
         runs, row.tail = sweep_runs(
-            data,
-            first_index=i0,
-            t_first=span.time_at(i0),
-            sample_rate=fs,
+            window.values,
+            first_index=window.first_index,
+            t_first=window.t_first,
+            sample_rate=row.buffer.sample_rate,
             columns=(col0, col1),
             px_per_s=pxs,
             width=self._image.width(),

@@ -13,10 +13,8 @@ of small NumPy calls several times over; full redraws, which take longer, are ra
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +35,7 @@ def envelope_mode(sample_rate: float, px_per_s: float) -> bool:
 
 
 def sweep_runs(
-    data: npt.NDArray[np.float32],
+    data: Sequence[float],
     *,
     first_index: int,
     t_first: float,
@@ -56,9 +54,9 @@ def sweep_runs(
     x_start = t_first * px_per_s
     step = px_per_s / sample_rate
     if envelope_mode(sample_rate, px_per_s):
-        points = _envelope(data.tolist(), x_start, step, col0, col1)
+        points = _envelope(data, x_start, step, col0, col1)
     else:
-        points = _raw(data.tolist(), first_index, x_start, step, columns)
+        points = _raw(data, first_index, x_start, step, columns)
     return _runs(points, tail, width)
 
 
@@ -67,7 +65,7 @@ _Point = tuple[float, float, int]
 
 
 def _envelope(
-    values: list[float], x_start: float, step: float, col0: int, col1: int
+    values: Sequence[float], x_start: float, step: float, col0: int, col1: int
 ) -> tuple[list[_Point], bool]:
     """First/min/max/last of each column with data; and whether column ``col1-1`` had data."""
     out: list[_Point] = []
@@ -104,7 +102,7 @@ def _envelope(
 
 
 def _raw(
-    values: list[float], first_index: int, x_start: float, step: float, columns: tuple[int, int]
+    values: Sequence[float], first_index: int, x_start: float, step: float, columns: tuple[int, int]
 ) -> tuple[list[_Point], bool]:
     """Every sample in the columns; and whether the last sample in range was drawn."""
     col0, col1 = columns

@@ -132,7 +132,11 @@ class WaveformPanel(pg.GraphicsView):
     # -- per frame --------------------------------------------------------------------------
 
     def advance(self, now: float) -> None:
-        self.canvas.advance(now)
+        # Repaint just the strips that changed, straight on the viewport: the scene would
+        # only work out the same rectangles more slowly (scene and view share coordinates).
+        height = self.canvas.boundingRect().toRect().height()
+        for x0, x1 in self.canvas.advance(now):
+            self.viewport().update(GUTTER_PX + x0, 0, x1 - x0, height)
 
     # -- layout -----------------------------------------------------------------------------
 

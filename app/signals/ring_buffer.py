@@ -10,6 +10,7 @@ samples are all counted.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +27,15 @@ class RingStats:
     overflow: int  # samples discarded because one block exceeded the capacity
     reader_overruns: int  # samples a cursor reader missed because they were overwritten
     clock_slips: int  # blocks that started earlier than the previous block ended
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Samples covering a stretch of time, as a plain list (what per-frame drawing wants)."""
+
+    values: list[float]  # NaN where nothing is held
+    first_index: int
+    t_first: float  # time of values[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +128,35 @@ class RingBuffer:
         The span returned is the one the copy was taken from."""
         with self._lock:
             return self._read_locked(start, stop)
+
+    @property
+    def t_end(self) -> float | None:
+        """Time just after the newest sample (None before the first write)."""
+        with self._lock:
+            return self._t_end
+
+    def window(self, t_from: float, t_to: float) -> Window | None:
+        """The samples from just before ``t_from`` to just after ``t_to``, in one locked read;
+        None before the first write."""
+        with self._lock:
+            if self._t_end is None:
+                return None
+            fs, end = self.sample_rate, self._end
+            start = math.floor(end - (self._t_end - t_from) * fs) - 1
+            stop = min(end, math.ceil(end - (self._t_end - t_to) * fs) + 1)
+            lo = min(max(start, end - self.capacity), stop)
+            values = self._list_out(lo, stop) if stop > lo else []
+            t_first = self._t_end - (end - start) / fs
+        if lo > start:  # older than what is held
+            values = [math.nan] * (lo - start) + values
+        return Window(values, start, t_first)
+
+    def _list_out(self, lo: int, hi: int) -> list[float]:
+        a, b = lo % self.capacity, hi % self.capacity
+        part: list[float] = self._data[a : b if a < b else None].tolist()
+        if a >= b:  # wrapped (or the whole ring)
+            part += self._data[:b].tolist()
+        return part
 
     def snapshot(self, n: int) -> tuple[Float32Array, Span]:
         """The newest ``n`` samples (NaN-padded at the front if fewer are held)."""

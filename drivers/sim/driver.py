@@ -1,4 +1,5 @@
-"""The simulated bedside monitor as a real driver: its own thread, paced against the clock.
+"""The simulated bedside monitor as a real driver, paced against the clock by a simulation
+host's thread (its own, or one shared by a simulated ward).
 
 It implements the same protocol as every other device, so the station cannot tell it from
 hardware except by ``DeviceInfo.simulated``, which the UI turns into a SIMULATED tag.
@@ -30,6 +31,7 @@ from drivers.base import (
 )
 from drivers.pacing import Pacer
 from drivers.sim.generator import PLETH_RATE, RESP_RATE, STEP, BedSimulator, SimStep
+from drivers.sim.host import SimulationHost
 from drivers.sim.vitals import CONDITION_TEXT
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class SimulatedMonitor:
         epoch: float | None = None,
         clock: Callable[[], float] = time.time,
         label: str = "",
+        host: SimulationHost | None = None,
     ) -> None:
         self._sim = simulator
         self._pacer = Pacer(speed)
@@ -70,8 +73,13 @@ class SimulatedMonitor:
         self._epoch = epoch
         self._clock = clock
         self._label = label
+        self._host = host or SimulationHost(f"sim-{label or id(self)}")
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        self._step_lock = threading.Lock()  # held while a step runs; stop() waits on it
+        self._started = False
+        self._sink: SampleSink | None = None
+        self._connected = True
         self._nibp_lock = threading.Lock()
         self._nibp_requests = 0
         self._delivered = 0.0
@@ -117,59 +125,78 @@ class SimulatedMonitor:
             self._nibp_requests += 1
 
     def start(self, sink: SampleSink) -> None:
-        if self._thread is not None:
+        if self._started:
             raise RuntimeError("a simulated monitor can be started only once")
+        self._started = True
         if self._epoch is None:
             self._epoch = self._clock()
-        self._thread = threading.Thread(
-            target=self._run, args=(sink,), name=f"sim-{self._label or self._serial}", daemon=True
-        )
-        self._thread.start()
+        self._sink = sink
+        self._set_status(DriverState.CONNECTED, "simulated")
+        self._pacer.start()
+        self._host.add(self)
 
     def stop(self, timeout: float = 2.0) -> bool:
         self._stop.set()
-        if self._thread is None:
+        self._host.remove(self)
+        if not self._started:
             return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        deadline = time.monotonic() + timeout
+        # Wait for a step under way to finish, so the STOPPED status comes last.
+        if not self._step_lock.acquire(timeout=max(timeout, 0.0)):
+            return False
+        try:
+            if not self._done.is_set():
+                self._finish(DriverState.STOPPED)
+        finally:
+            self._step_lock.release()
+        return self._host.join(max(0.0, deadline - time.monotonic())) if self._host.idle else True
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a run with a ``duration`` to finish; True when it has."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return not self._started or self._done.wait(timeout)
 
-    def _set_status(
-        self, sink: SampleSink, state: DriverState, message: str = "", at: float | None = None
-    ) -> None:
+    # -- stepping, called by the host's thread ---------------------------------------------
+
+    def due_at(self) -> float:
+        return self._pacer.due(self._sim.elapsed + STEP)
+
+    def step_once(self) -> bool:
+        """Generate and deliver one step; False once the run is over."""
+        with self._step_lock:
+            if self._stop.is_set() or self._done.is_set():
+                return False
+            if self._duration is not None and self._sim.elapsed >= self._duration - 1e-9:
+                self._finish(DriverState.STOPPED, at=self._duration)
+                return False
+            try:
+                self._take_nibp_requests()
+                step = self._sim.step()
+                if step.connected != self._connected:
+                    self._connected = step.connected
+                    self._on_connection_change(step.connected, step.t0)
+                self._deliver(step)
+                self._delivered = step.t0 + STEP
+            except Exception as exc:  # a dying driver must be seen on the screen, never vanish
+                log.exception("simulated monitor %s failed", self._label)
+                self._finish(DriverState.FAILED, f"simulator failed: {exc}")
+                return False
+            return True
+
+    def _finish(self, state: DriverState, message: str = "", at: float | None = None) -> None:
+        self._set_status(state, message, at=at)
+        self._delivered = math.inf  # nothing more will come
+        self._done.set()
+
+    def _set_status(self, state: DriverState, message: str = "", at: float | None = None) -> None:
         # Stamped in the driver's own time line, which runs ahead of the wall at --speed max.
         t = self._sim.elapsed if at is None else at
         self._status = DriverStatus(state, self._time(t), message)
-        sink.write_status(self._status)
+        self._require_sink().write_status(self._status)
 
-    def _run(self, sink: SampleSink) -> None:
-        try:
-            self._set_status(sink, DriverState.CONNECTED, "simulated")
-            self._pacer.start()
-            connected = True
-            while self._duration is None or self._sim.elapsed < self._duration - 1e-9:
-                if not self._pacer.wait_until(self._sim.elapsed + STEP, self._stop):
-                    break
-                self._take_nibp_requests()
-                step = self._sim.step()
-                if step.connected != connected:
-                    connected = step.connected
-                    self._on_connection_change(sink, connected, step.t0)
-                self._deliver(sink, step)
-                self._delivered = step.t0 + STEP
-        except Exception as exc:  # a dying driver must be seen on the screen, never vanish
-            log.exception("simulated monitor %s failed", self._label)
-            self._set_status(sink, DriverState.FAILED, f"simulator failed: {exc}")
-            return
-        stopped_at = None if self._duration is None else min(self._sim.elapsed, self._duration)
-        self._set_status(sink, DriverState.STOPPED, at=stopped_at)
-        self._delivered = float("inf")
+    def _require_sink(self) -> SampleSink:
+        if self._sink is None:
+            raise RuntimeError("the simulated monitor has not been started")
+        return self._sink
 
     def _take_nibp_requests(self) -> None:
         with self._nibp_lock:
@@ -177,22 +204,25 @@ class SimulatedMonitor:
         if pending:
             self._sim.request_nibp()
 
-    def _on_connection_change(self, sink: SampleSink, connected: bool, t: float) -> None:
+    def _on_connection_change(self, connected: bool, t: float) -> None:
         """At ``t`` the first block with the new connection state starts."""
         if not connected:
-            self._set_status(sink, DriverState.DISCONNECTED, "connection lost", at=t)
+            self._set_status(DriverState.DISCONNECTED, "connection lost", at=t)
             return
-        self._set_status(sink, DriverState.CONNECTED, "reconnected", at=t)
+        self._set_status(DriverState.CONNECTED, "reconnected", at=t)
         # What changed while the link was down is sent again in full.
         now = self._time(t)
         for code, active in self._sim.conditions.items():
-            sink.write_condition(DeviceCondition(code, active, now, CONDITION_TEXT[code]))
+            self._require_sink().write_condition(
+                DeviceCondition(code, active, now, CONDITION_TEXT[code])
+            )
 
     def _time(self, t: float) -> float:
         epoch = self._epoch if self._epoch is not None else 0.0
         return epoch + t
 
-    def _deliver(self, sink: SampleSink, step: SimStep) -> None:
+    def _deliver(self, step: SimStep) -> None:
+        sink = self._require_sink()
         end = math.inf if self._duration is None else self._duration  # nothing past --duration
         for event in step.events:
             if event.t < end and (event.kind == "scenario" or step.connected):

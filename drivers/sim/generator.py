@@ -116,10 +116,17 @@ class BedSimulator:
         self._vitals.add_beats(beats)
         self._vitals.add_pulses(self._pleth.add_beats(beats, state))
 
+        ends = (self.state_at(t0), self.state_at(t1 - 1e-9))
         waveforms = {
-            "ECG_II": self._render(self._ecg.render, k, self.ecg_rate, state, "leads_off"),
-            "PLETH": self._render(self._pleth.render, k, PLETH_RATE, state, "probe_off"),
-            "RESP": self._render(self._resp.render, k, RESP_RATE, state, "leads_off"),
+            "ECG_II": self._render(
+                self._ecg.render, k, self.ecg_rate, state=state, ends=ends, invalid="leads_off"
+            ),
+            "PLETH": self._render(
+                self._pleth.render, k, PLETH_RATE, state=state, ends=ends, invalid="probe_off"
+            ),
+            "RESP": self._render(
+                self._resp.render, k, RESP_RATE, state=state, ends=ends, invalid="leads_off"
+            ),
         }
         self._vitals.add_breaths(self._resp.breath_starts)
         self._resp.breath_starts.clear()
@@ -128,19 +135,27 @@ class BedSimulator:
             SimEvent(t, "scenario", name) for t, name in self.scenario.events if t0 <= t < t1
         ]
         # A step goes out whole or not at all, like a packet; it belongs to its first moment.
-        return SimStep(t0, waveforms, readings, events, conditions, self.state_at(t0).connected)
+        return SimStep(t0, waveforms, readings, events, conditions, ends[0].connected)
 
     def _render(
-        self, render: _Render, k: int, rate: float, state: PhysiologyState, invalid_flag: str
+        self,
+        render: _Render,
+        k: int,
+        rate: float,
+        *,
+        state: PhysiologyState,
+        ends: tuple[PhysiologyState, PhysiologyState],
+        invalid: str,
     ) -> Float32Array:
+        """One channel's block; NaN where the flag ``invalid`` (e.g. leads off) holds."""
         n = round(rate * STEP)
         block = render(k * n, n, state).astype(np.float32)
-        t = (k * n + np.arange(n)) / rate
-        first, last = (getattr(self.state_at(x), invalid_flag) for x in (t[0], t[-1]))
+        first, last = (getattr(s, invalid) for s in ends)
         if first == last:
-            invalid: bool | npt.NDArray[np.bool_] = bool(first)
+            mask: bool | npt.NDArray[np.bool_] = bool(first)
         else:  # the flag flips inside this step: decide sample by sample
-            invalid = np.array([getattr(self.state_at(x), invalid_flag) for x in t])
+            t = (k * n + np.arange(n)) / rate
+            mask = np.array([getattr(self.state_at(x), invalid) for x in t])
         # The front end flags these samples invalid; they must show as a gap.
-        block[invalid] = np.nan
+        block[mask] = np.nan
         return block

@@ -5,8 +5,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
+import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -48,16 +49,25 @@ class PhysiologyState:
 BASE = None  # a track point whose value is None holds the patient's baseline value
 
 
+@functools.lru_cache(maxsize=256)
+def _changed(baseline: PhysiologyState, changes: tuple[tuple[str, Any], ...]) -> PhysiologyState:
+    # Cached: stepwise tracks give the same state for long stretches, and replace() is slow.
+    return dataclasses.replace(baseline, **dict(changes))
+
+
 @dataclass(frozen=True, slots=True)
 class Track:
     """One field over time: linear between points when ``ramp`` is set, else stepwise."""
 
     points: tuple[tuple[float, Any], ...]
     ramp: bool = True
+    times: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "times", tuple(p[0] for p in self.points))
 
     def at(self, t: float, baseline: Any) -> Any:
-        times = [p[0] for p in self.points]
-        i = bisect.bisect_right(times, t) - 1
+        i = bisect.bisect_right(self.times, t) - 1
         if i < 0:
             return baseline
         t0, v0 = self.points[i]
@@ -91,10 +101,12 @@ class Scenario:
     nibp_requests: tuple[float, ...] = ()  # on-demand NIBP measurements, as a nurse would start
 
     def state_at(self, t: float, baseline: PhysiologyState) -> PhysiologyState:
-        changes = {
-            field: track.at(t, getattr(baseline, field)) for field, track in self.tracks.items()
-        }
-        return dataclasses.replace(baseline, **changes) if changes else baseline
+        if not self.tracks:
+            return baseline
+        changes = tuple(
+            (name, track.at(t, getattr(baseline, name))) for name, track in self.tracks.items()
+        )
+        return _changed(baseline, changes)
 
     def compressed(self, factor: float) -> Scenario:
         """The same timeline run ``factor`` times faster (e.g. hours of sepsis in minutes)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -172,3 +173,20 @@ def test_concurrent_writer_and_reader_see_consistent_snapshots() -> None:
         thread.join()
     assert not errors, errors[:3]
     assert buf.stats.received == buf.span().end > 10_000
+
+
+def test_a_time_window_is_one_consistent_read_with_its_first_samples_time() -> None:
+    buf = RingBuffer(FS, seconds=1.0)  # holds 100 samples
+    assert buf.window(0.0, 1.0) is None
+    buf.write(ramp(0, 250), 10.0)  # 10.00 .. 12.49 s; 150 .. 249 held
+    window = buf.window(12.0, 12.2)
+    assert window is not None
+    assert window.first_index == 199  # one sample of margin on each side
+    assert window.t_first == pytest.approx(11.99)
+    assert window.values == ramp(199, 22).tolist()
+    old = buf.window(11.40, 11.60)  # starts before what is held: NaN there, never a guess
+    assert old is not None
+    assert old.first_index == 139
+    assert all(math.isnan(v) for v in old.values[:11])
+    assert old.values[11:] == ramp(150, len(old.values) - 11).tolist()
+    assert buf.t_end == pytest.approx(12.5)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from widgets.sweep_geometry import Run, TailPoint, sweep_runs
 
 
@@ -18,9 +16,8 @@ def runs_for(
     tail: TailPoint | None = None,
     t_first: float = 0.0,
 ) -> tuple[list[Run], TailPoint | None]:
-    samples = np.asarray(data, dtype=np.float32)
     return sweep_runs(
-        samples, first_index=0, t_first=t_first, sample_rate=fs, columns=cols, px_per_s=pxs,
+        data, first_index=0, t_first=t_first, sample_rate=fs, columns=cols, px_per_s=pxs,
         width=100, tail=tail,
     )  # fmt: skip
 
