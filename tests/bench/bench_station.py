@@ -18,12 +18,28 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 MARK_BEGIN = "<!-- bench:station -->"
 MARK_END = "<!-- /bench:station -->"
+
+
+def machine_speed() -> float:
+    """CPU milliseconds to simulate 60 s of one bed: a yardstick for how fast this machine
+    is right now (shared machines drift; a slow moment shows up here too)."""
+    from drivers.sim import STEP, BedSimulator, get_scenario
+
+    timings = []
+    for _ in range(3):
+        sim = BedSimulator(get_scenario("normal"), 1)
+        start = time.process_time()
+        for _ in range(round(60 / STEP)):
+            sim.step()
+        timings.append(1000 * (time.process_time() - start))
+    return statistics.median(timings)
 
 
 def run_once(beds: int, seconds: float) -> dict[str, Any]:
@@ -54,12 +70,13 @@ def measure(beds: int, runs: int, seconds: float) -> dict[str, Any]:
     }
 
 
-def table(rows: list[dict[str, Any]], runs: int, seconds: float) -> str:
+def table(rows: list[dict[str, Any]], runs: int, seconds: float, speed: tuple[float, float]) -> str:
     lines = [
-        f"Measured on {platform.machine()} with {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; {runs} runs of {seconds:g} s per size, medians of the "
-        "steady state. CPU is process CPU time (all threads) per second of wall time; 1.0 is "
-        "one core.",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} with {os.cpu_count()} "
+        f"cores, Python {platform.python_version()}; {runs} runs of {seconds:g} s per size, "
+        "medians of the steady state. CPU is process CPU time (all threads) per second of wall "
+        "time; 1.0 is one core. Machine yardstick (CPU ms to simulate 60 s of one bed, lower "
+        f"is faster): {speed[0]:.0f} before, {speed[1]:.0f} after.",
         "",
         "| beds | tiles drawn | fps | CPU (cores) | of which GUI thread | fps per run | "
         "CPU per run | samples dropped |",
@@ -94,8 +111,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=25.0)
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
+    before = machine_speed()
     rows = [measure(n, args.runs, args.seconds) for n in args.beds]
-    text = table(rows, args.runs, args.seconds)
+    text = table(rows, args.runs, args.seconds, (before, machine_speed()))
     sys.stdout.write(text + "\n")
     sys.stdout.write(json.dumps(rows) + "\n")
     if args.update_readme:
