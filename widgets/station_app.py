@@ -128,6 +128,8 @@ def arrange(window: MainWindow, options: StationOptions) -> None:
         window.resize(*OFFSCREEN_SIZE)  # no real screen: the size the benchmarks assume
         window.show()
     else:
+        # Sized to the screen first: without a window manager "maximised" means nothing.
+        window.resize(window.screen().availableGeometry().size())
         window.showMaximized()
 
 

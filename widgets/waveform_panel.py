@@ -176,7 +176,10 @@ class WaveformPanel(pg.GraphicsView):
 
     @staticmethod
     def _place_scale(row: SweepRow, labels: _Labels) -> None:
-        labels.scale.setPos(2, row.y + row.height - labels.scale.boundingRect().height())
+        height = labels.scale.boundingRect().height()
+        labels.scale.setPos(2, row.y + row.height - height)
+        # In a short row the scale would sit on the label: the label matters more.
+        labels.scale.setVisible(row.height >= height + labels.name.boundingRect().height())
 
     def _layout_ecg(
         self, row: SweepRow, labels: _Labels, cal_bar: QtWidgets.QGraphicsPathItem, y: int, h: int
