@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Protocol
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -38,13 +39,25 @@ def no_display_message() -> str | None:
     )
 
 
-def calibrate(screen: QtGui.QScreen, dpi: float | None) -> tuple[float, str]:
-    """Pixels per millimetre for 25 mm/s sweeps, and a note when they are a guess."""
+class ScreenMetrics(Protocol):
+    """What calibration needs of a screen (a QScreen has it)."""
+
+    def physicalDotsPerInch(self) -> float: ...
+
+    def devicePixelRatio(self) -> float: ...
+
+
+def calibrate(screen: ScreenMetrics, dpi: float | None) -> tuple[float, str]:
+    """Logical pixels per millimetre for 25 mm/s sweeps, and a note when they are a guess.
+
+    Widgets draw in logical pixels; on a scaled (high-DPI) screen each is several device
+    pixels, so the screen's true pixels per inch are divided by that ratio."""
+    ratio = screen.devicePixelRatio() or 1.0
     if dpi is not None:
-        return dpi / 25.4, f"sweep calibrated to {dpi:g} dpi"
+        return dpi / ratio / 25.4, f"sweep calibrated to {dpi:g} dpi"
     reported = screen.physicalDotsPerInch()
     if SANE_DPI[0] <= reported <= SANE_DPI[1]:
-        return reported / 25.4, ""
+        return reported / ratio / 25.4, ""
     return 96.0 / 25.4, "screen size unknown: sweep speed assumes 96 dpi (use --dpi)"
 
 

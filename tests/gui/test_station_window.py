@@ -20,7 +20,7 @@ from widgets import theme
 from widgets.admit_dialog import AdmitDialog
 from widgets.bed_detail import BedDetail
 from widgets.bed_tile import BedTile
-from widgets.station_app import arrange
+from widgets.station_app import arrange, calibrate
 from widgets.tile_layout import grid_shape
 
 
@@ -405,3 +405,31 @@ def test_the_simulated_banner_follows_the_devices(make_window: WindowFactory) ->
     real = make_window(station=station, start=False)
     assert not real.top_bar.simulated.isVisible()
     assert not real.grid.tiles[0].header.simulated
+
+
+class FakeScreen:
+    def __init__(self, dpi: float, ratio: float) -> None:
+        self.dpi, self.ratio = dpi, ratio
+
+    def physicalDotsPerInch(self) -> float:
+        return self.dpi
+
+    def devicePixelRatio(self) -> float:
+        return self.ratio
+
+
+@pytest.mark.parametrize(
+    ("dpi", "ratio", "given", "px_per_mm", "noted"),
+    [
+        (96.0, 1.0, None, 96 / 25.4, False),
+        (220.0, 2.0, None, 110 / 25.4, False),  # a 2× scaled screen draws in logical pixels
+        (5000.0, 1.0, None, 96 / 25.4, True),  # nonsense from the screen: say it is a guess
+        (96.0, 1.0, 120.0, 120 / 25.4, True),  # the operator's measurement wins
+    ],
+)
+def test_sweep_calibration_follows_the_screen(
+    dpi: float, ratio: float, given: float | None, px_per_mm: float, noted: bool
+) -> None:
+    value, note = calibrate(FakeScreen(dpi, ratio), given)
+    assert value == pytest.approx(px_per_mm)
+    assert bool(note) == noted
