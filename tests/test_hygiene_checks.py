@@ -6,7 +6,8 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = "from tests.conftest import _no_dangling_qtimers, _no_dangling_threads  # noqa: F401\n"
+# The project's guards, as the conftest of a throw-away test directory.
+CONFTEST = "from tests.conftest import _no_dangling_qtimers, _no_dangling_threads\n"
 
 
 def test_a_leftover_thread_fails_the_test(pytester: pytest.Pytester) -> None:
