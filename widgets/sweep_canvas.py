@@ -101,16 +101,8 @@ class SweepCanvas(pg.GraphicsObject):
         self._px_per_s = DEFAULT_PX_PER_S
         self.rows: list[SweepRow] = []
 
-    def add_row(
-        self,
-        buffer: RingBuffer,
-        spec: ChannelSpec,
-        colour: QtGui.QColor,
-        latency: float,
-        speed_ratio: float = 1.0,
-    ) -> SweepRow:
-        row = SweepRow(buffer, spec, colour, latency, speed_ratio)
-        row.px_per_s = self._px_per_s * speed_ratio
+    def add_row(self, row: SweepRow) -> SweepRow:
+        row.px_per_s = self._px_per_s * row.speed_ratio
         self.rows.append(row)
         return row
 

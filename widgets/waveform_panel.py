@@ -69,11 +69,13 @@ class WaveformPanel(pg.GraphicsView):
             spec = specs[key]
             colour = QtGui.QColor(theme.ROLE_COLOURS[spec.colour_role])
             row = self.canvas.add_row(
-                device.buffers[key],
-                spec,
-                colour,
-                device.description.display_latency,
-                SPEED_RATIOS.get(spec.colour_role, 1.0),
+                SweepRow(
+                    device.buffers[key],
+                    spec,
+                    colour,
+                    device.description.display_latency,
+                    SPEED_RATIOS.get(spec.colour_role, 1.0),
+                )
             )
             labels = _Labels(QtWidgets.QGraphicsSimpleTextItem(spec.label))
             labels.name.setFont(label_font)

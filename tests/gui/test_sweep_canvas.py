@@ -7,7 +7,7 @@ from PySide6 import QtGui, QtWidgets
 
 from app.signals.ring_buffer import RingBuffer
 from drivers.base import ChannelSpec, ColourRole
-from widgets.sweep_canvas import ERASE_PX, SweepCanvas
+from widgets.sweep_canvas import ERASE_PX, SweepCanvas, SweepRow
 
 PLETH = ChannelSpec("PLETH", "Pleth", "1", 125.0, 1.0, ColourRole.PLETH, (-0.3, 1.6))
 BACKGROUND = QtGui.QColor("#000000")
@@ -16,7 +16,7 @@ GREEN = QtGui.QColor("#00ff00")
 
 def canvas_with(buffer: RingBuffer) -> SweepCanvas:
     canvas = SweepCanvas(BACKGROUND)
-    canvas.add_row(buffer, PLETH, GREEN, latency=0.0)
+    canvas.add_row(SweepRow(buffer, PLETH, GREEN, latency=0.0))
     canvas.set_geometry(400, [(0, 100)])
     canvas.set_speed(100.0)  # 100 px/s: the sweep is 3.88 s wide
     return canvas
