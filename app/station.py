@@ -41,10 +41,6 @@ class Station:
     def devices(self) -> tuple[DeviceStream, ...]:
         return tuple(self._devices)
 
-    @property
-    def running(self) -> bool:
-        return self._running
-
     def start(self) -> None:
         self._running = True
         for device in self._devices:

@@ -37,10 +37,6 @@ class FrameClock(QtCore.QObject):
     def stop(self) -> None:
         self._timer.stop()
 
-    @property
-    def active(self) -> bool:
-        return self._timer.isActive()
-
     def measured_fps(self) -> float:
         """Achieved frame rate over the last two seconds."""
         if len(self._stamps) < 2:

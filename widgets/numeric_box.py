@@ -75,9 +75,6 @@ class NumericBox(QtWidgets.QWidget):
         """Height in pixels of the digits as drawn (what a reader at 2 m sees)."""
         return QtGui.QFontMetrics(self._value_font).tightBoundingRect(DIGITS).height()
 
-    def value_font(self) -> QtGui.QFont:
-        return self._value_font
-
     def _label_line(self) -> int:
         return QtGui.QFontMetrics(self._label_font).height()
 

@@ -94,10 +94,6 @@ class WaveformPanel(pg.GraphicsView):
 
     # -- settings -------------------------------------------------------------------------
 
-    @property
-    def speed_mm_s(self) -> float:
-        return self._speed_mm_s
-
     def set_speed_mm_s(self, mm_s: float) -> None:
         self._speed_mm_s = mm_s
         self._apply_speed()
@@ -127,9 +123,6 @@ class WaveformPanel(pg.GraphicsView):
     def message(self, key: str) -> str:
         entry = self._labels.get(key)
         return entry[1].message.text() if entry else ""
-
-    def invalidate(self) -> None:
-        self.canvas.invalidate()
 
     # -- per frame --------------------------------------------------------------------------
 

@@ -26,7 +26,6 @@ class NumericStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._latest: dict[str, Latest] = {}
-        self._count = 0
 
     def put_many(self, readings: Sequence[Reading]) -> None:
         """Store a set measured together, atomically: readers never see half of it."""
@@ -34,7 +33,6 @@ class NumericStore:
             now = self._clock()
             for reading in readings:
                 self._latest[reading.code] = Latest(reading, now)
-            self._count += len(readings)
 
     def latest(self, code: str) -> Latest | None:
         with self._lock:
@@ -43,9 +41,3 @@ class NumericStore:
     def snapshot(self) -> dict[str, Latest]:
         with self._lock:
             return dict(self._latest)
-
-    @property
-    def count(self) -> int:
-        """Readings received so far."""
-        with self._lock:
-            return self._count

@@ -105,11 +105,6 @@ class SimulatedMonitor:
         """Everything timed before this (driver seconds) has been handed to the sink."""
         return self._delivered
 
-    @property
-    def epoch(self) -> float | None:
-        """Wall time of the first sample, once started."""
-        return self._epoch
-
     def describe(self) -> DeviceDescription:
         fs = float(self._sim.ecg_rate)
         channels = (

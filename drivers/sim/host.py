@@ -52,11 +52,6 @@ class SimulationHost:
         with self._lock:
             return not self._members
 
-    @property
-    def running(self) -> bool:
-        with self._lock:
-            return self._thread is not None and self._thread.is_alive()
-
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread, which ends once the last member has left."""
         with self._lock:
