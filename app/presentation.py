@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from app.model.ward import Bed
 from app.signals.numerics import Latest
 from app.signals.stream import DeviceStream
-from drivers.base import DriverState, DriverStatus, NumericSpec, Quality
+from drivers.base import NIBP_STARTED, DriverState, DriverStatus, NumericSpec, Quality
 
 NO_VALUE = "---"
 # A connected device whose waveforms stop for this long is shown as silent ("NO DATA"); a
@@ -92,23 +92,41 @@ NIBP_CODES = ("NIBP_SYS", "NIBP_DIA", "NIBP_MEAN")
 
 
 def present_nibp(
-    latest: Mapping[str, Latest], spec: NumericSpec, now: float, link: Link = LINK_OK
+    latest: Mapping[str, Latest],
+    spec: NumericSpec,
+    now: float,
+    link: Link = LINK_OK,
+    measuring_since: float | None = None,
 ) -> NumericText:
     """``120/80`` with the mean and the age of the measurement: ``(93)  4 min ago``.
 
     The three values must come from one measurement (one timestamp); a mixed set is never
-    shown as one. A past measurement keeps its age even while the link is down: it says
-    when it was taken, which stays true.
+    shown as one. While the link is down the last set is grey and says so; while a new
+    measurement runs, the note says that instead of the age.
     """
     sys_, dia, mean = (latest.get(code) for code in NIBP_CODES)
     if sys_ is None:
-        return NumericText(f"{NO_VALUE}/{NO_VALUE}", NumericState.NO_VALUE, "not measured yet")
-    age = now - sys_.reading.timestamp
+        note = "not measured yet"
+        text = NumericText(f"{NO_VALUE}/{NO_VALUE}", NumericState.NO_VALUE, note)
+    else:
+        text = _nibp_set(sys_, dia, mean, spec, now)
+    if not link.ok:
+        return NumericText(text.value, NumericState.STALE, link.reason)
+    if measuring_since is not None:
+        return NumericText(text.value, text.state, f"measuring {age_text(now - measuring_since)}")
+    return text
+
+
+def _nibp_set(
+    sys_: Latest, dia: Latest | None, mean: Latest | None, spec: NumericSpec, now: float
+) -> NumericText:
+    age = sys_.age(now)
     stale = age > spec.stale_after
     one_set = all(x is not None and x.reading.timestamp == sys_.reading.timestamp
                   for x in (dia, mean))  # fmt: skip
     values = [x.reading.value if x is not None else None for x in (sys_, dia, mean)]
-    if not one_set or sys_.reading.quality is not Quality.VALID or None in values:
+    finite = all(v is not None and math.isfinite(v) for v in values)
+    if not one_set or sys_.reading.quality is not Quality.VALID or not finite:
         note = sys_.reading.message or ("incomplete measurement" if not one_set else "failed")
         state = NumericState.STALE if stale else NumericState.NO_VALUE
         return NumericText(f"{NO_VALUE}/{NO_VALUE}", state, note)
@@ -153,9 +171,10 @@ def present_connection(status: DriverStatus, now: float, data_age: float = 0.0,
 
 
 def present_battery(latest: Latest | None, low: bool, now: float, stale_after: float) -> str:
-    if latest is None or latest.reading.value is None:
+    value = latest.reading.value if latest is not None else None
+    if latest is None or value is None or not math.isfinite(value):
         return "BATT LOW" if low else "BATT ?"
-    text = f"BATT {round(latest.reading.value)}%"
+    text = f"BATT {round(value)}%"
     if low:
         text += " LOW"  # the device's own warning, whatever the age of the level
     if latest.age(now) > stale_after:
@@ -213,10 +232,16 @@ def present_bed_numerics(bed: Bed, codes: list[str], now: float) -> dict[str, Nu
         latest = snapshots.setdefault(device.serial, device.numerics.snapshot())
         link = link_of(device, now)
         if code == "NIBP_SYS":
-            out[code] = present_nibp(latest, spec, now, link)
+            out[code] = present_nibp(latest, spec, now, link, nibp_measuring_since(device))
         else:
             out[code] = present_numeric(latest.get(code), spec, now, link)
     return out
+
+
+def nibp_measuring_since(device: DeviceStream) -> float | None:
+    """When the cuff measurement now under way began, if one is."""
+    event = device.last_event("nibp")
+    return event.timestamp if event is not None and event.name == NIBP_STARTED else None
 
 
 def deidentified_label(bed_index: int) -> str:

@@ -1,8 +1,8 @@
 """``main.py simulate``: the station's drivers and engine without a GUI, events as JSON lines.
 
-Events are written in time order. Beds run in their own threads, so an event is held back
-until every bed has delivered everything up to its time (a watermark), then written sorted
-by time and bed.
+Events are written in time order. Beds are stepped in turn by a simulation host's thread
+and the runner reads the bus from its own, so an event is held back until every bed has
+delivered everything up to its time (a watermark), then written sorted by time and bed.
 """
 
 from __future__ import annotations
@@ -97,8 +97,10 @@ def _run_until_done(station: Station, writer: OrderedEventWriter) -> None:
     try:
         while not all(d.wait(0) for d in drivers):
             time.sleep(POLL_SECONDS)
+            # The watermark first: whatever was delivered before it is on the bus by now.
+            watermark = min(d.delivered for d in drivers)
             writer.add(station.poll())
-            writer.flush(min(d.delivered for d in drivers))
+            writer.flush(watermark)
     finally:
         stuck = station.stop()
         writer.add(station.poll())

@@ -60,7 +60,10 @@ class Station:
         return stuck
 
     def poll(self) -> list[StationEvent]:
-        """Apply everything drivers have reported since the last poll."""
+        """Hand what drivers reported since the last poll to the station's subscribers.
+
+        Called every frame by the GUI and often by the headless runner, so the queue stays
+        short whoever listens (today the runner; the alarm engine and storage next)."""
         drained = self.bus.drain()
         for event in drained:
             self.events.emit(event)

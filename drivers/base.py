@@ -130,6 +130,11 @@ class DeviceEvent:
     timestamp: float
 
 
+# Annotations of kind "nibp": a cuff measurement starting and ending.
+NIBP_STARTED = "NIBP measurement started"
+NIBP_DONE = "NIBP measurement done"
+
+
 class SampleSink(Protocol):
     """Where a driver delivers. Called from the driver's own thread; must not block for long."""
 

@@ -7,17 +7,26 @@ waveforms advance on every frame. Clicking the tile asks for the bed's detail vi
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.model.ward import Bed
-from app.presentation import patient_text, present_header, trace_messages
+from app.presentation import (
+    ConnectionText,
+    HeaderText,
+    patient_text,
+    present_header,
+    trace_messages,
+)
 from widgets import theme
 from widgets.bed_numerics import BedNumerics
 from widgets.tile_header import TileHeader
 from widgets.tile_layout import TileTier
 from widgets.waveform_panel import WaveformPanel
+
+log = logging.getLogger(__name__)
 
 MAIN_CODES = ("HR", "SPO2")
 MINOR_CODES = ("NIBP_SYS", "RR", "TEMP")
@@ -69,6 +78,7 @@ class BedTile(QtWidgets.QFrame):
         body.addWidget(self._numerics_widget(tier), round(100 * tier.numerics_share))
         bed.patient_changed.connect(self._on_patient_changed)
         self._disposed = False
+        self.fault = ""
         self.refresh(time.time())
 
     def _numerics_widget(self, tier: TileTier) -> QtWidgets.QWidget:
@@ -100,17 +110,39 @@ class BedTile(QtWidgets.QFrame):
         self._update_header(time.time())
 
     def advance(self, now: float) -> None:
-        if self.panel is not None:
+        if self.panel is None or self.fault:
+            return
+        try:
             self.panel.advance(now)
+        except Exception as exc:  # a view may fail alone, but never quietly
+            log.exception("the traces of %s failed", self.bed.label)
+            self._show_fault(exc)
 
     def refresh(self, now: float) -> None:
         """Numerics, header and trace messages; a few times a second is plenty."""
-        self.numerics.refresh(now)
-        self._update_header(now)
-        monitor = self.bed.monitor
-        if self.panel is not None and monitor is not None:
-            for key, text in trace_messages(monitor, now).items():
-                self.panel.set_message(key, text)
+        if self.fault:
+            return
+        try:
+            self.numerics.refresh(now)
+            self._update_header(now)
+            monitor = self.bed.monitor
+            if self.panel is not None and monitor is not None:
+                for key, text in trace_messages(monitor, now).items():
+                    self.panel.set_message(key, text)
+        except Exception as exc:  # one tile's failure must not freeze the others
+            log.exception("the numerics of %s failed", self.bed.label)
+            self._show_fault(exc)
+
+    def _show_fault(self, exc: Exception) -> None:
+        """Stop drawing this tile and say so on it, in words, in red."""
+        self.fault = f"DISPLAY ERROR: {exc}"
+        line = patient_text(self.bed, self.index, self.kiosk, dt.date.today())
+        self.header.set_state(
+            line, HeaderText(self.bed.simulated, ConnectionText(self.fault, False), "")
+        )
+        if self.panel is not None:
+            for row in self.panel.canvas.rows:
+                self.panel.set_message(row.spec.key, "DISPLAY ERROR: data not shown")
 
     def _update_header(self, now: float) -> None:
         line = patient_text(self.bed, self.index, self.kiosk, dt.date.today())

@@ -202,9 +202,13 @@ class SweepCanvas(pg.GraphicsObject):
         width = self._image.width()
         for x0, x1 in self._image_spans(drawn, target + ERASE_PX):
             painter.fillRect(x0, row.y, x1 - x0, row.height, self._background)
-        self._draw(painter, row, drawn, target)
-        if target // width != drawn // width:
-            row.refit(self.sweep_seconds(row))  # uncalibrated traces rescale at the wrap
+        wrap = (drawn // width + 1) * width
+        if target <= wrap:
+            self._draw(painter, row, drawn, target)
+        else:  # an uncalibrated trace rescales at the wrap, where its line breaks anyway
+            self._draw(painter, row, drawn, wrap)
+            row.refit(self.sweep_seconds(row))
+            self._draw(painter, row, wrap, target)
         row.drawn = target
         return self._image_spans(drawn - 1, target + ERASE_PX)
 

@@ -54,24 +54,29 @@ def sweep_runs(
     x_start = t_first * px_per_s
     step = px_per_s / sample_rate
     if envelope_mode(sample_rate, px_per_s):
-        points = _envelope(data, x_start, step, col0, col1)
+        found = _envelope(data, x_start, step, col0, col1)
     else:
-        points = _raw(data, first_index, x_start, step, columns)
-    return _runs(points, tail, width)
+        found = _raw(data, first_index, x_start, step, columns)
+        if not found.points and not found.gap:
+            return [], tail  # no sample falls in so few columns: the line goes on next frame
+    return _runs(found, tail, width)
 
 
-# A point before splitting: (absolute x, value, key); key None marks a break.
-_Point = tuple[float, float, int]
+@dataclass(slots=True)
+class _Found:
+    # (absolute x, value, key, a gap came just before it)
+    points: list[tuple[float, float, int, bool]]
+    gap: bool  # a missing sample was seen after the last point (the line must not go on)
 
 
-def _envelope(
-    values: Sequence[float], x_start: float, step: float, col0: int, col1: int
-) -> tuple[list[_Point], bool]:
-    """First/min/max/last of each column with data; and whether column ``col1-1`` had data."""
-    out: list[_Point] = []
+def _envelope(values: Sequence[float], x_start: float, step: float, col0: int, col1: int) -> _Found:
+    """First/min/max/last of each column with data."""
+    found = _Found([], gap=False)
     col = -1
     first = lo = hi = last = 0.0
     have = False
+    gap = False  # a sample is missing since the last valid one
+    col_gap = False  # ... and that was before this column's first valid sample
     k0 = max(0, math.ceil((col0 - x_start) / step) - 1)
     for k in range(k0, len(values)):
         c = math.floor(x_start + k * step)
@@ -81,33 +86,41 @@ def _envelope(
             break
         if c != col:
             if have:
-                x = col + 0.5
-                out += ((x, first, col), (x, lo, col), (x, hi, col), (x, last, col))
+                _emit_column(found, col, (first, lo, hi, last), col_gap)
             col, have = c, False
         v = values[k]
-        if math.isnan(v):  # this sample is missing
+        if math.isnan(v):  # missing: unless valid samples follow in this column, a break
+            gap = True
             continue
         if not have:
             first = lo = hi = v
-            have = True
+            have, col_gap = True, gap
         elif v < lo:
             lo = v
         elif v > hi:
             hi = v
-        last = v
+        last, gap = v, False
     if have:
-        x = col + 0.5
-        out += ((x, first, col), (x, lo, col), (x, hi, col), (x, last, col))
-    return out, have and col == col1 - 1
+        _emit_column(found, col, (first, lo, hi, last), col_gap)
+    found.gap = gap or not have or col != col1 - 1
+    return found
+
+
+def _emit_column(
+    found: _Found, col: int, values: tuple[float, float, float, float], gap_before: bool
+) -> None:
+    """A column's first, min, max and last, drawn at its centre; only the first point can
+    follow a gap."""
+    x = col + 0.5
+    found.points += [(x, v, col, gap_before and i == 0) for i, v in enumerate(values)]
 
 
 def _raw(
     values: Sequence[float], first_index: int, x_start: float, step: float, columns: tuple[int, int]
-) -> tuple[list[_Point], bool]:
-    """Every sample in the columns; and whether the last sample in range was drawn."""
+) -> _Found:
+    """Every sample in the columns."""
     col0, col1 = columns
-    out: list[_Point] = []
-    complete = False
+    found = _Found([], gap=False)
     k0 = max(0, math.ceil((col0 - x_start) / step) - 1)
     for k in range(k0, len(values)):
         x = x_start + k * step
@@ -117,33 +130,33 @@ def _raw(
         if c >= col1:
             break
         v = values[k]
-        complete = not math.isnan(v)
-        if complete:
-            out.append((x, v, first_index + k))
-    return out, complete
+        if math.isnan(v):
+            found.gap = True
+            continue
+        found.points.append((x, v, first_index + k, found.gap))
+        found.gap = False
+    return found
 
 
-def _runs(
-    found: tuple[list[_Point], bool], tail: TailPoint | None, width: int
-) -> tuple[list[Run], TailPoint | None]:
-    """Split points into runs at discontinuities (keys more than 1 apart) and at the wrap."""
-    points, complete = found
-    if not points:
+def _runs(found: _Found, tail: TailPoint | None, width: int) -> tuple[list[Run], TailPoint | None]:
+    """Split points into runs at gaps, at keys more than one apart, and at the wrap."""
+    if not found.points:
         return [], None
     runs: list[Run] = []
     run: Run = []
     last_key = tail.key if tail is not None else None
     page = None
-    for i, (x, v, key) in enumerate(points):
+    for i, (x, v, key, gap_before) in enumerate(found.points):
         p = math.floor(x / width)
-        if p != page or last_key is None or not 0 <= key - last_key <= 1:
+        continues = last_key is not None and 0 <= key - last_key <= 1 and not gap_before
+        if p != page or not continues:
             run = []
             runs.append(run)
-            joins_tail = i == 0 and tail is not None and key - tail.key == 1
+            joins_tail = i == 0 and continues and tail is not None and key - tail.key == 1
             if tail is not None and joins_tail and math.floor(tail.x_abs / width) == p:
                 run += (tail.x_abs - p * width, tail.value)  # the line goes on from last frame
             page = p
         run += (x - p * width, v)
         last_key = key
-    x, v, key = points[-1]
-    return runs, TailPoint(x, v, key) if complete else None
+    x, v, key, _ = found.points[-1]
+    return runs, None if found.gap else TailPoint(x, v, key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from app.model.ward import Ward
+from app.model.ward import Bed, Ward
 from widgets.bed_tile import BedTile
 from widgets.tile_layout import BEDS_PER_PAGE, grid_shape, pages, tier_for
 
@@ -32,7 +32,14 @@ class WardGrid(QtWidgets.QWidget):
         self._grid.setSpacing(3)
         self.tiles: list[BedTile] = []
         self._page = 0
+        self._disposed = False
+        for bed in ward.beds:  # a device attached or removed changes what a tile can show
+            bed.devices_changed.connect(self._on_devices_changed)
         self._build()
+
+    def _on_devices_changed(self, bed: Bed) -> None:
+        if any(tile.bed is bed for tile in self.tiles):
+            self._build()
 
     @property
     def page(self) -> int:
@@ -81,5 +88,11 @@ class WardGrid(QtWidgets.QWidget):
             tile.refresh(now)
 
     def dispose(self) -> None:
+        """Unsubscribe from the model before the grid goes away (once)."""
+        if self._disposed:
+            return
+        self._disposed = True
+        for bed in self.ward.beds:
+            bed.devices_changed.disconnect(self._on_devices_changed)
         for tile in self.tiles:
             tile.dispose()

@@ -14,7 +14,7 @@ from drivers.base import Reading
 class Latest:
     reading: Reading
     # Station wall time when it arrived: a device clock that runs ahead cannot make an old
-    # value look fresh, because age is judged by the later of the two.
+    # value look fresh, because its age is the larger of the two ages.
     received_at: float
 
     def age(self, now: float) -> float:

@@ -4,8 +4,8 @@ Samples are addressed by a running index (0 for the first sample ever written), 
 ask for exact ranges however often the ring has wrapped. Each index has a time: the writer
 anchors the newest sample to the device's timestamp, and a block that arrives later than the
 previous one ended is preceded by NaN samples for the time in between, so a dropout stays a
-gap on screen and in analysis. Nothing is lost silently: missing, overflowing and overrun
-samples are all counted.
+gap on screen and in analysis. Nothing is lost silently: missing and overflowing samples
+are counted.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ class RingStats:
     received: int  # samples the device delivered
     gap_samples: int  # samples missing between blocks, stored as NaN
     overflow: int  # samples discarded because one block exceeded the capacity
-    reader_overruns: int  # samples a cursor reader missed because they were overwritten
     clock_slips: int  # blocks that started earlier than the previous block ended
 
 
@@ -73,7 +72,6 @@ class RingBuffer:
         self._received = 0
         self._gap_samples = 0
         self._overflow = 0
-        self._reader_overruns = 0
         self._clock_slips = 0
 
     # -- writer side (one thread) -------------------------------------------------------------
@@ -171,22 +169,6 @@ class RingBuffer:
             self._copy_out(lo, hi, out[lo - start : hi - start])
         return out, span
 
-    def read_since(self, cursor: int) -> tuple[Float32Array, int, int]:
-        """For a consumer that must see every sample: everything from ``cursor`` on.
-
-        Returns ``(samples, new_cursor, missed)``, where ``missed`` counts samples that were
-        overwritten before this reader got to them (also added to the buffer's statistics).
-        """
-        with self._lock:
-            span = self._span()
-            missed = max(0, span.oldest - cursor)
-            lo = max(cursor, span.oldest)
-            out = np.empty(max(0, span.end - lo), dtype=np.float32)
-            if len(out):
-                self._copy_out(lo, span.end, out)
-            self._reader_overruns += missed
-        return out, span.end, missed
-
     def _copy_out(self, lo: int, hi: int, out: Float32Array) -> None:
         start = lo % self.capacity
         first = min(hi - lo, self.capacity - start)
@@ -200,6 +182,5 @@ class RingBuffer:
                 self._received,
                 self._gap_samples,
                 self._overflow,
-                self._reader_overruns,
                 self._clock_slips,
             )

@@ -51,6 +51,7 @@ class DeviceStream:
         self._status_received_at = clock()
         self._last_data_at: float | None = None  # station time the last block or reading came
         self._conditions: dict[str, DeviceCondition] = {}
+        self._last_events: dict[str, DeviceEvent] = {}  # by kind, e.g. the NIBP cycle
         self._unknown_channel_samples = 0
 
     # -- SampleSink, called on the driver's thread ---------------------------------------------
@@ -86,6 +87,8 @@ class DeviceStream:
         self._bus.put(StationEvent(self.bed_label, self.serial, condition))
 
     def write_event(self, event: DeviceEvent) -> None:
+        with self._lock:
+            self._last_events[event.kind] = event
         self._bus.put(StationEvent(self.bed_label, self.serial, event))
 
     # -- readers, any thread -------------------------------------------------------------------
@@ -104,6 +107,10 @@ class DeviceStream:
                 since = max(since, self._last_data_at)
         return max(0.0, now - since)
 
+    def last_event(self, kind: str) -> DeviceEvent | None:
+        with self._lock:
+            return self._last_events.get(kind)
+
     @property
     def active_conditions(self) -> list[DeviceCondition]:
         with self._lock:
@@ -119,8 +126,8 @@ class DeviceStream:
 
     @property
     def samples_dropped(self) -> int:
-        """Samples lost inside the station: overflowing blocks, overrun readers, bad channels."""
-        dropped = sum(b.stats.overflow + b.stats.reader_overruns for b in self.buffers.values())
+        """Samples lost inside the station: blocks too big for a buffer, unknown channels."""
+        dropped = sum(b.stats.overflow for b in self.buffers.values())
         with self._lock:
             return dropped + self._unknown_channel_samples
 

@@ -178,9 +178,12 @@ class SimulatedMonitor:
             return True
 
     def _finish(self, state: DriverState, message: str = "", at: float | None = None) -> None:
-        self._set_status(state, message, at=at)
-        self._delivered = math.inf  # nothing more will come
-        self._done.set()
+        """The last status; the run counts as over even if delivering that status fails."""
+        try:
+            self._set_status(state, message, at=at)
+        finally:
+            self._delivered = math.inf  # nothing more will come
+            self._done.set()
 
     def _set_status(self, state: DriverState, message: str = "", at: float | None = None) -> None:
         # Stamped in the driver's own time line, which runs ahead of the wall at --speed max.

@@ -8,10 +8,13 @@ At ``--speed max`` the host steps every monitor in turn, so all beds advance tog
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 8  # steps one monitor may take in a row before the others get a turn
 
@@ -77,11 +80,18 @@ class SimulationHost:
                 self._wake.clear()
 
     def _serve(self, member: Steppable) -> float:
-        """Let one member catch up (a few steps at most); returns when it is next due."""
-        for _ in range(MAX_CATCH_UP):
-            if member.due_at() > time.monotonic():
-                break
-            if not member.step_once():
-                self.remove(member)
-                return math.inf
-        return member.due_at()
+        """Let one member catch up (a few steps at most); returns when it is next due.
+
+        A member that raises leaves the host, loudly; the others go on."""
+        try:
+            for _ in range(MAX_CATCH_UP):
+                if member.due_at() > time.monotonic():
+                    break
+                if not member.step_once():
+                    self.remove(member)
+                    return math.inf
+            return member.due_at()
+        except Exception:
+            log.exception("a simulated monitor failed outside its own error handling")
+            self.remove(member)
+            return math.inf

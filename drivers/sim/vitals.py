@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.base import Quality
+from drivers.base import NIBP_DONE, NIBP_STARTED, Quality
 from drivers.sim.beats import Beat
 from drivers.sim.timeline import PhysiologyState, Rhythm, first_change
 
@@ -186,7 +186,7 @@ class VitalsAlgorithms:
         events: list[SimEvent] = []
         if self._nibp_ends is not None and self._nibp_ends < t1:
             readings = self._nibp_result(self._nibp_ends, state_at(self._nibp_ends))
-            events.append(SimEvent(self._nibp_ends, "nibp", "NIBP measurement done"))
+            events.append(SimEvent(self._nibp_ends, "nibp", NIBP_DONE))
             self._nibp_ends = None
         start: float | None = None
         if self._nibp_pending:
@@ -196,7 +196,7 @@ class VitalsAlgorithms:
         self._nibp_pending = False  # a request during a measurement is that measurement
         if start is not None and self._nibp_ends is None:
             self._nibp_ends = start + 28.0 + 6.0 * self._rng.random()
-            events.append(SimEvent(start, "nibp", "NIBP measurement started"))
+            events.append(SimEvent(start, "nibp", NIBP_STARTED))
         while self._nibp_ends is not None and self._next_auto_nibp < self._nibp_ends:
             self._next_auto_nibp += self._nibp_interval  # a cycle due mid-measurement is skipped
         return readings, events

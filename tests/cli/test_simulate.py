@@ -113,3 +113,13 @@ def test_bad_arguments_exit_2_with_a_clear_message(
         main.main(args)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_mixed_ward_writes_every_event_in_time_order(tmp_path: Path) -> None:
+    """16 beds with different timelines (onsets, NIBP cycles, dropouts, conditions)."""
+    events = simulate(tmp_path, "--beds", "16", "--duration", "130", "--speed", "max")
+    body = events[1:-1]
+    assert len(body) > 80
+    assert [e["t"] for e in body] == sorted(e["t"] for e in body)
+    kinds = {e["type"] for e in body}
+    assert {"scenario", "device", "condition", "nibp"} <= kinds

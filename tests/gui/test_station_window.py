@@ -245,23 +245,45 @@ def test_discharge_and_admit_from_the_detail_view(
     assert window.grid.tiles[1].header.patient.startswith("OKAFOR, Ngozi")
 
 
-def fake_station() -> tuple[Station, FakeDriver]:
-    station = Station(Ward("W", ["Bed 01"]))
+class Clock:
+    """The station's clock in a test: it moves only when the test says."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fake_station(clock: Clock | None = None) -> tuple[Station, FakeDriver]:
+    station = Station(Ward("W", ["Bed 01"]), clock=clock or Clock())
     driver = FakeDriver(simulated=True)
     station.attach("Bed 01", driver)
     return station, driver
 
 
 def test_a_stale_numeric_is_shown_as_stale(make_window: WindowFactory) -> None:
-    station, driver = fake_station()
+    clock = Clock(1000.0)
+    station, driver = fake_station(clock)
     window = make_window(station=station, start=False)
     station.start()
     driver.push_readings(Reading("HR", 72.0, "/min", 1000.0, Quality.VALID))
     tile = window.grid.tiles[0]
-    tile.refresh(1005.0)
+    tile.refresh(1000.5)
     assert tile.numerics.boxes["HR"].text == NumericText("72", NumericState.LIVE)
-    tile.refresh(1030.0)  # nothing new for 30 s: HR goes stale after 10 s
+    # The ECG keeps coming for 30 s, but no new HR: HR goes stale after its 10 s.
+    for second in range(30):
+        clock.now = 1000.0 + second + 1
+        driver.push_samples("ECG_II", np.zeros(250, np.float32), 1000.0 + second)
+    tile.refresh(1030.0)
     assert tile.numerics.boxes["HR"].text == NumericText("72", NumericState.STALE, "STALE 30 s")
+    # Then the device falls silent altogether, though it never says it is disconnected.
+    clock.now = 1036.0
+    tile.refresh(1036.0)
+    assert tile.numerics.boxes["HR"].text == NumericText("72", NumericState.STALE, "NO DATA 36 s")
+    assert tile.header.connection == ("NO DATA 6 s", False)
+    assert tile.panel is not None
+    assert tile.panel.message("ECG_II") == "NO DATA 6 s"
 
 
 @pytest.mark.parametrize("frame_by_frame", [False, True])
@@ -310,17 +332,21 @@ def test_a_signal_gap_is_drawn_as_a_gap_not_a_line(
 
 
 def test_a_lost_connection_is_said_over_the_traces(make_window: WindowFactory) -> None:
-    station, driver = fake_station()
+    clock = Clock(1000.0)
+    station, driver = fake_station(clock)
     window = make_window(station=station, start=False)
     station.start()
     tile = window.grid.tiles[0]
     driver.push_status(DriverState.DISCONNECTED, t=1000.0)
+    clock.now = 1012.0
     tile.refresh(1012.0)
     assert tile.panel is not None
     assert tile.panel.message("ECG_II") == "NO SIGNAL: DISCONNECTED"
     assert tile.header.connection == ("DISCONNECTED 12 s", False)
+    clock.now = 1013.0
     driver.push_status(DriverState.CONNECTED, t=1013.0)
     driver.push_condition("ECG_LEAD_OFF", True, 1013.0)
+    clock.now = 1014.0
     tile.refresh(1014.0)
     assert tile.panel.message("ECG_II") == "LEADS OFF"
     assert tile.panel.message("PLETH") == ""
@@ -383,16 +409,18 @@ def test_dropped_samples_and_a_failed_device_are_visible(make_window: WindowFact
 
 
 def test_numerics_turn_stale_the_moment_the_link_drops(make_window: WindowFactory) -> None:
-    station, driver = fake_station()
+    clock = Clock(1000.0)
+    station, driver = fake_station(clock)
     window = make_window(station=station, start=False)
     station.start()
-    now = station.clock()
+    now = clock.now
     driver.push_samples("ECG_II", np.zeros(250, np.float32), now - 1.0)
     driver.push_readings(Reading("HR", 72.0, "/min", now - 0.5, Quality.VALID))
     tile = window.grid.tiles[0]
     tile.refresh(now)
     assert tile.numerics.boxes["HR"].text.state is NumericState.LIVE
     driver.push_status(DriverState.DISCONNECTED, t=now)
+    clock.now = now + 2.0
     tile.refresh(now + 2.0)  # well inside HR's 10-s limit, but the link is gone
     assert tile.numerics.boxes["HR"].text == NumericText("72", NumericState.STALE, "NO LINK 2 s")
 
@@ -433,3 +461,35 @@ def test_sweep_calibration_follows_the_screen(
     value, note = calibrate(FakeScreen(dpi, ratio), given)
     assert value == pytest.approx(px_per_mm)
     assert bool(note) == noted
+
+
+def test_a_tile_that_fails_says_so_and_the_others_go_on(
+    make_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window(3, start=False)
+    broken = window.grid.tiles[1]
+
+    def explode(now: float) -> None:
+        raise ValueError("bad reading")
+
+    monkeypatch.setattr(broken.numerics, "refresh", explode)
+    window.grid.refresh(window.station.clock())
+    assert broken.header.connection == ("DISPLAY ERROR: bad reading", False)
+    assert broken.panel is not None
+    assert broken.panel.message("ECG_II") == "DISPLAY ERROR: data not shown"
+    for tile in (window.grid.tiles[0], window.grid.tiles[2]):
+        assert tile.fault == ""
+        assert not tile.header.connection[0].startswith("DISPLAY ERROR")
+
+
+def test_a_device_attached_later_appears_on_its_tile(make_window: WindowFactory) -> None:
+    station = Station(Ward("W", ["Bed 01", "Bed 02"]))
+    station.attach("Bed 01", FakeDriver("FIRST"))
+    window = make_window(station=station, start=False)
+    assert window.grid.tiles[1].panel is None
+    assert window.grid.tiles[1].header.connection == ("NO DEVICE", False)
+    station.attach("Bed 02", FakeDriver("LATE"))
+    late = window.grid.tiles[1]
+    assert late.bed.label == "Bed 02"
+    assert late.panel is not None
+    assert "HR" in late.numerics.boxes

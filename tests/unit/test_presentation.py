@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,22 @@ def test_a_silent_connected_device_shows_no_data() -> None:
     assert header.connection.text == "NO DATA 6 s"
     assert not header.connection.ok
     station.stop()
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_nonsense_value_shows_dashes_and_never_crashes(bad: float) -> None:
+    assert present_numeric(latest(bad), HR, 100.5).value == "---"
+    values = nibp_set(bad, 79.0, 93.0)
+    assert present_nibp(values, NIBP, 1001.0).value == "---/---"
+    level = Latest(Reading("BATTERY", bad, "%", 100.0, Quality.VALID), 100.0)
+    assert present_battery(level, False, 101.0, 90.0) == "BATT ?"
+
+
+def test_nibp_goes_grey_while_the_link_is_down() -> None:
+    text = present_nibp(nibp_set(121.0, 79.0, 93.0), NIBP, 1060.0, Link(False, "NO LINK"))
+    assert text == NumericText("121/79", NumericState.STALE, "NO LINK")
+
+
+def test_nibp_says_when_a_measurement_is_under_way() -> None:
+    text = present_nibp(nibp_set(121.0, 79.0, 93.0), NIBP, 1100.0, measuring_since=1088.0)
+    assert text == NumericText("121/79", NumericState.LIVE, "measuring 12 s")

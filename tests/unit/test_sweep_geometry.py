@@ -15,9 +15,11 @@ def runs_for(
     cols: tuple[int, int],
     tail: TailPoint | None = None,
     t_first: float = 0.0,
+    first_index: int = 0,
 ) -> tuple[list[Run], TailPoint | None]:
     return sweep_runs(
-        data, first_index=0, t_first=t_first, sample_rate=fs, columns=cols, px_per_s=pxs,
+        data, first_index=first_index, t_first=t_first, sample_rate=fs, columns=cols,
+        px_per_s=pxs,
         width=100, tail=tail,
     )  # fmt: skip
 
@@ -73,3 +75,23 @@ def test_a_trailing_gap_leaves_no_tail_to_join() -> None:
     runs, tail = runs_for([1.0, 2.0, math.nan], fs=10.0, pxs=10.0, cols=(0, 3))
     assert tail is None
     assert len(runs) == 1
+
+
+def test_a_missing_sample_between_two_columns_breaks_the_line() -> None:
+    data = [1.0] * 9 + [math.nan] + [2.0] * 10  # the NaN is the last sample of column 0
+    runs, _ = runs_for(data, fs=1000.0, pxs=100.0, cols=(0, 2))
+    assert [sorted({x for x, _ in points(r)}) for r in runs] == [[0.5], [1.5]]
+
+
+def test_a_frame_too_short_for_any_sample_keeps_the_line_going() -> None:
+    """At 50 mm/s a 125-Hz pleth has fewer samples than columns: a one-column frame may
+    hold none, and the next frame must still join the last drawn sample."""
+    _, tail = runs_for([0.0, 1.0], fs=10.0, pxs=15.0, cols=(0, 2))
+    assert tail == TailPoint(1.5, 1.0, 1)
+    empty, kept = runs_for(
+        [1.0, 2.0], fs=10.0, pxs=15.0, cols=(2, 3), t_first=0.1, tail=tail, first_index=1
+    )
+    assert empty == []
+    assert kept == tail
+    runs, _ = runs_for([2.0], fs=10.0, pxs=15.0, cols=(3, 4), t_first=0.2, tail=kept, first_index=2)
+    assert points(runs[0]) == [(1.5, 1.0), (3.0, 2.0)]
