@@ -9,7 +9,13 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.model.ward import Bed, Ward
-from app.presentation import patient_text, present_header, trace_messages
+from app.presentation import (
+    link_of,
+    nibp_measuring_since,
+    patient_text,
+    present_header,
+    trace_messages,
+)
 from widgets import theme
 from widgets.admit_dialog import AdmitDialog
 from widgets.bed_numerics import BedNumerics
@@ -147,6 +153,12 @@ class BedDetail(QtWidgets.QWidget):
         if monitor is None:
             self.device_info.setText("No device attached.")
             return
+        # A request the device cannot take (no link, a measurement running) is not offered.
+        measuring = nibp_measuring_since(monitor) is not None
+        self.nibp_button.setEnabled(
+            monitor.can_start_nibp() and link_of(monitor, now).ok and not measuring
+        )
+        self.nibp_button.setText("NIBP measuring…" if measuring else "Start NIBP")
         if self.panel is not None:
             for key, text in trace_messages(monitor, now).items():
                 self.panel.set_message(key, text)

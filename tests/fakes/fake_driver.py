@@ -11,6 +11,7 @@ from drivers.base import (
     ColourRole,
     DeviceCondition,
     DeviceDescription,
+    DeviceEvent,
     DeviceInfo,
     DriverState,
     DriverStatus,
@@ -24,6 +25,7 @@ PLETH = ChannelSpec("PLETH", "Pleth", "1", 125.0, 10000.0, ColourRole.PLETH, (-0
 NUMERICS = (
     NumericSpec("HR", "HR", "/min", "bpm", ColourRole.ECG, stale_after=10.0),
     NumericSpec("SPO2", "SpO2", "%", "%", ColourRole.PLETH, stale_after=10.0),
+    NumericSpec("NIBP_SYS", "NIBP", "mm[Hg]", "mmHg", ColourRole.NIBP, stale_after=1200.0),
 )
 
 
@@ -71,6 +73,9 @@ class FakeDriver:
 
     def push_readings(self, *readings: Reading) -> None:
         self._require_sink().write_readings(readings)
+
+    def push_event(self, kind: str, name: str, t: float) -> None:
+        self._require_sink().write_event(DeviceEvent(kind, name, t))
 
     def push_condition(self, code: str, active: bool, t: float) -> None:
         self._require_sink().write_condition(DeviceCondition(code, active, t, code))

@@ -13,7 +13,7 @@ from app import cli
 from app.model.ward import Ward
 from app.presentation import NumericState, NumericText
 from app.station import Station
-from drivers.base import ColourRole, DriverState, Quality, Reading
+from drivers.base import NIBP_DONE, NIBP_STARTED, ColourRole, DriverState, Quality, Reading
 from tests.fakes.fake_driver import FakeDriver
 from tests.gui.conftest import PX_PER_MM, WindowFactory
 from widgets import theme
@@ -375,17 +375,36 @@ class FakeCuffDriver(FakeDriver):
         self.nibp_requests += 1
 
 
-def test_start_nibp_asks_the_device(make_window: WindowFactory, qtbot: QtBot) -> None:
-    station = Station(Ward("W", ["Bed 01", "Bed 02"]))
+def test_start_nibp_asks_the_device_and_shows_the_measurement(
+    make_window: WindowFactory, qtbot: QtBot
+) -> None:
+    clock = Clock(1000.0)
+    station = Station(Ward("W", ["Bed 01", "Bed 02"]), clock=clock)
     cuff = FakeCuffDriver()
     station.attach("Bed 01", cuff)
     station.attach("Bed 02", FakeDriver("NO-CUFF"))
     window = make_window(station=station, start=False)
     station.start()
     window.show_bed("Bed 01")
-    assert window.detail is not None
-    qtbot.mouseClick(window.detail.nibp_button, QtCore.Qt.MouseButton.LeftButton)
+    detail = window.detail
+    assert detail is not None
+    detail.refresh(1000.0)
+    assert detail.nibp_button.isEnabled()
+    qtbot.mouseClick(detail.nibp_button, QtCore.Qt.MouseButton.LeftButton)
     assert cuff.nibp_requests == 1
+    cuff.push_event("nibp", NIBP_STARTED, 1000.5)  # the cuff starts inflating
+    for second in range(9):  # the monitor's ECG keeps coming meanwhile
+        clock.now = 1001.0 + second
+        cuff.push_samples("ECG_II", np.zeros(250, np.float32), 1000.0 + second)
+    detail.refresh(1009.0)
+    assert not detail.nibp_button.isEnabled()
+    assert detail.nibp_button.text() == "NIBP measuring…"
+    assert detail.numerics.boxes["NIBP_SYS"].text.note == "measuring 8 s"
+    cuff.push_event("nibp", NIBP_DONE, 1030.0)
+    cuff.push_status(DriverState.DISCONNECTED, t=1030.0)
+    clock.now = 1031.0
+    detail.refresh(1031.0)
+    assert not detail.nibp_button.isEnabled()  # no link: the request could not reach it
     window.show_bed("Bed 02")
     assert window.detail is not None
     assert not window.detail.nibp_button.isEnabled()
