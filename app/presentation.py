@@ -137,12 +137,16 @@ def _nibp_set(
     return NumericText(text, NumericState.LIVE, f"({mean_v})  {age_text(age)} ago")
 
 
+def silence_limit(device: DeviceStream) -> float:
+    """Seconds without data after which a connected device counts as silent."""
+    return WAVEFORM_SILENCE if device.description.channels else NUMERIC_SILENCE
+
+
 def link_of(device: DeviceStream, now: float) -> Link:
     status = device.status
     if status.state is not DriverState.CONNECTED:
         return Link(False, "NO LINK")
-    silence = WAVEFORM_SILENCE if device.description.channels else NUMERIC_SILENCE
-    if device.data_age(now) > silence:
+    if device.data_age(now) > silence_limit(device):
         return Link(False, "NO DATA")
     return LINK_OK
 
@@ -211,11 +215,10 @@ def present_header(bed: Bed, now: float) -> HeaderText:
     device = bed.monitor
     if device is None:
         return HeaderText(False, ConnectionText("NO DEVICE", False), "")
-    silence = WAVEFORM_SILENCE if device.description.channels else NUMERIC_SILENCE
-    connection = present_connection(device.status, now, device.data_age(now), silence)
+    connection = present_connection(device.status, now, device.data_age(now), silence_limit(device))
     low = any(c.code == "BATTERY_LOW" for c in device.active_conditions)
-    found = bed.find_numeric("BATTERY")
-    stale_after = found[1].stale_after if found else 90.0
+    spec = next((n for n in device.description.numerics if n.code == "BATTERY"), None)
+    stale_after = spec.stale_after if spec else 90.0
     battery = present_battery(device.numerics.latest("BATTERY"), low, now, stale_after)
     return HeaderText(bed.simulated, connection, battery)
 
@@ -223,14 +226,15 @@ def present_header(bed: Bed, now: float) -> HeaderText:
 def present_bed_numerics(bed: Bed, codes: list[str], now: float) -> dict[str, NumericText]:
     """The text of each numeric of a bed, from one consistent snapshot per device."""
     out: dict[str, NumericText] = {}
-    snapshots: dict[str, dict[str, Latest]] = {}
+    per_device: dict[str, tuple[dict[str, Latest], Link]] = {}
     for code in codes:
         found = bed.find_numeric(code)
         if found is None:
             continue
         device, spec = found
-        latest = snapshots.setdefault(device.serial, device.numerics.snapshot())
-        link = link_of(device, now)
+        if device.serial not in per_device:
+            per_device[device.serial] = (device.numerics.snapshot(), link_of(device, now))
+        latest, link = per_device[device.serial]
         if code == "NIBP_SYS":
             out[code] = present_nibp(latest, spec, now, link, nibp_measuring_since(device))
         else:
