@@ -1,0 +1,1 @@
+"""Reading PhysioNet WFDB records and annotations (no third-party WFDB library needed)."""
