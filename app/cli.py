@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.demo_ward import MAX_BEDS, SimConfig
+from app.replay_ward import MAX_RECORDS, ReplayConfig
 from drivers.sim import SCENARIO_NAMES
 from drivers.sim.generator import ECG_RATES
 
@@ -29,6 +30,7 @@ class StationOptions:
     size: tuple[int, int] | None
     dpi: float | None
     detail_bed: int | None = None  # 1-based: open this bed's detail view at start
+    replay: ReplayConfig | None = None  # recorded ECGs instead of the simulated ward
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,9 @@ def _add_sim_options(p: argparse.ArgumentParser, beds_default: int) -> None:
     )
 
 
+SIM_ONLY = ("beds", "scenario", "seed", "ecg_rate", "compress")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
@@ -149,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--dpi", type=_positive,
         help="the screen's true pixels per inch, if it misreports them (sweep calibration)",
     )  # fmt: skip
+    parser.add_argument(
+        "--replay", type=Path, action="append", metavar="PATH",
+        help="replay this WFDB record (path without extension) on a bed of its own instead of "
+        f"the simulated ward; repeat for up to {MAX_RECORDS} records",
+    )  # fmt: skip
+    parser.add_argument(
+        "--replay-loop", action="store_true",
+        help="start each record again at its end (default: the bed says 'replay ended')",
+    )  # fmt: skip
+    # Simulation options do not apply to a replay: left unset, they are told apart from
+    # options given by mistake, and filled with their defaults afterwards.
+    sim_defaults = {name: parser.get_default(name) for name in SIM_ONLY}
+    parser.set_defaults(**dict.fromkeys(SIM_ONLY), sim_defaults=sim_defaults)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sim = commands.add_parser(
         "simulate",
@@ -191,11 +209,13 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
     if args.command == "simulate":
         sim = _sim_config(args, speed=args.speed, duration=args.duration)
         return SimulateOptions(sim, args.events, args.stats)
+    replay = _replay_config(parser, args)
     quit_after = args.quit_after
     if args.screenshot is not None and quit_after is None:
         quit_after = 5.0
-    if args.detail is not None and args.detail > args.beds:
-        parser.error(f"argument --detail: there is no bed {args.detail} of {args.beds}")
+    beds = len(replay.records) if replay is not None else args.beds
+    if args.detail is not None and args.detail > beds:
+        parser.error(f"argument --detail: there is no bed {args.detail} of {beds}")
     return StationOptions(
         sim=_sim_config(args, speed=1.0, duration=None),
         kiosk=args.kiosk,
@@ -206,4 +226,25 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
         size=args.size,
         dpi=args.dpi,
         detail_bed=args.detail,
+        replay=replay,
     )
+
+
+def _replay_config(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> ReplayConfig | None:
+    """The replay asked for, if any; simulation options given with it are an error."""
+    given = [name for name in SIM_ONLY if getattr(args, name) is not None]
+    for name, default in args.sim_defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    if args.replay is None:
+        if args.replay_loop:
+            parser.error("argument --replay-loop: needs --replay")
+        return None
+    if given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        parser.error(f"argument --replay: cannot be combined with {options} (simulation only)")
+    if len(args.replay) > MAX_RECORDS:
+        parser.error(f"argument --replay: at most {MAX_RECORDS} records, got {len(args.replay)}")
+    return ReplayConfig(tuple(args.replay), loop=args.replay_loop)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from app.model.ward import Bed
@@ -171,7 +171,7 @@ def present_connection(status: DriverStatus, now: float, data_age: float = 0.0,
         return ConnectionText(f"FAILED: {status.message}", False)
     if state is DriverState.CONNECTING:
         return ConnectionText(f"CONNECTING {since}", False)
-    return ConnectionText("STOPPED", False)
+    return ConnectionText(f"STOPPED: {status.message}" if status.message else "STOPPED", False)
 
 
 def present_battery(latest: Latest | None, low: bool, now: float, stale_after: float) -> str:
@@ -197,11 +197,26 @@ def trace_messages(device: DeviceStream, now: float) -> dict[str, str]:
         return {spec.key: text for spec in device.description.channels}
     active = {c.code for c in device.active_conditions}
     leads_off = "LEADS OFF" if "ECG_LEAD_OFF" in active else ""
-    return {
+    # Every channel gets its text, so a message from an outage is cleared whatever the key.
+    messages = dict.fromkeys((spec.key for spec in device.description.channels), "")
+    return messages | {
         "ECG_II": leads_off,
         "RESP": leads_off,
         "PLETH": "PROBE OFF" if "SPO2_PROBE_OFF" in active else "",
     }
+
+
+SIMULATED_TAG = "SIMULATED"
+REPLAY_TAG = "REPLAY"
+
+
+def source_tag(devices: Iterable[DeviceStream]) -> str:
+    """How devices that are not a live patient are marked: REPLAY when every such device
+    plays a recording, SIMULATED when any is a simulator, "" when all are live."""
+    kinds = {d.description.info.kind for d in devices if d.simulated}
+    if not kinds:
+        return ""
+    return REPLAY_TAG if kinds == {"replay"} else SIMULATED_TAG
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +224,7 @@ class HeaderText:
     simulated: bool
     connection: ConnectionText
     battery: str
+    tag: str = SIMULATED_TAG  # what a simulated bed is marked with
 
 
 def present_header(bed: Bed, now: float) -> HeaderText:
@@ -218,9 +234,11 @@ def present_header(bed: Bed, now: float) -> HeaderText:
     connection = present_connection(device.status, now, device.data_age(now), silence_limit(device))
     low = any(c.code == "BATTERY_LOW" for c in device.active_conditions)
     spec = next((n for n in device.description.numerics if n.code == "BATTERY"), None)
-    stale_after = spec.stale_after if spec else 90.0
-    battery = present_battery(device.numerics.latest("BATTERY"), low, now, stale_after)
-    return HeaderText(bed.simulated, connection, battery)
+    battery = ""  # a device without a battery (mains, a replay) says nothing about one
+    if spec is not None or low:
+        stale_after = spec.stale_after if spec else 90.0
+        battery = present_battery(device.numerics.latest("BATTERY"), low, now, stale_after)
+    return HeaderText(bed.simulated, connection, battery, source_tag(bed.devices) or SIMULATED_TAG)
 
 
 def present_bed_numerics(bed: Bed, codes: list[str], now: float) -> dict[str, NumericText]:
@@ -255,6 +273,8 @@ def deidentified_label(bed_index: int) -> str:
 
 def patient_text(bed: Bed, index: int, kiosk: bool, today: dt.date, full: bool = False) -> str:
     """The patient line of a tile, or with ``full`` the detail view's longer one."""
+    if bed.subject:  # a recording: its subject is already de-identified
+        return bed.subject + ("  ·  recorded ECG, de-identified" if full else "")
     if kiosk:
         return deidentified_label(index) + ("  (de-identified demo)" if full else "")
     patient = bed.patient

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from app.analysis.service import AnalysisService
 from app.bus import StationEvent
 from app.cli import SimulateOptions
 from app.demo_ward import build_simulated_station, scenario_for_bed
@@ -93,15 +94,22 @@ def run(options: SimulateOptions) -> int:
 
 def _run_until_done(station: Station, writer: OrderedEventWriter) -> None:
     drivers = _drivers(station)
+    analysis = AnalysisService(station, lossless=True)
+    analysis.attach()
     station.start()
     try:
         while not all(d.wait(0) for d in drivers):
             time.sleep(POLL_SECONDS)
-            # The watermark first: whatever was delivered before it is on the bus by now.
+            # The watermark first: whatever was delivered before it is on the bus by now,
+            # and the analysis has published every event before what it has analysed.
             watermark = min(d.delivered for d in drivers)
+            analysis.step()
+            watermark = min(watermark, analysis.analysed_until)
             writer.add(station.poll())
             writer.flush(watermark)
+        analysis.step()  # the tail the drivers delivered last
     finally:
+        analysis.close()
         stuck = station.stop()
         writer.add(station.poll())
         writer.flush()

@@ -2,8 +2,9 @@
 
 A driver describes what it measures, then pushes into a :class:`SampleSink`: waveform blocks,
 numeric readings (value, unit, timestamp, quality), its connection status, technical conditions
-such as a lead coming off, and annotations. Drivers know nothing of Qt or of ``app``; the station
-implements the sink (dependency inversion), so the same driver runs under the GUI and headless.
+such as a lead coming off, annotations, and marks (labels at instants of a waveform, such as
+beat labels). Drivers know nothing of Qt or of ``app``; the station implements the sink
+(dependency inversion), so the same driver runs under the GUI and headless.
 """
 
 from __future__ import annotations
@@ -130,6 +131,18 @@ class DeviceEvent:
     timestamp: float
 
 
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A label at one instant of a waveform channel: a beat symbol, a rhythm change, ...
+
+    Marks come from the device (a replayed record's reference annotations) or from analysis;
+    views draw them at their time on the channel's trace.
+    """
+
+    timestamp: float  # seconds since the epoch, the time of the sample it marks
+    label: str  # e.g. "N", "V", "(AFIB"
+
+
 # Annotations of kind "nibp": a cuff measurement starting and ending.
 NIBP_STARTED = "NIBP measurement started"
 NIBP_DONE = "NIBP measurement done"
@@ -150,6 +163,9 @@ class SampleSink(Protocol):
     def write_condition(self, condition: DeviceCondition) -> None: ...
 
     def write_event(self, event: DeviceEvent) -> None: ...
+
+    def write_marks(self, channel: str, marks: Sequence[Mark]) -> None:
+        """Marks on one waveform channel, in time order, written when their samples are."""
 
 
 class Driver(Protocol):

@@ -14,6 +14,7 @@ from app.presentation import (
     nibp_measuring_since,
     patient_text,
     present_header,
+    source_tag,
     trace_messages,
 )
 from widgets import theme
@@ -56,7 +57,14 @@ class BedDetail(QtWidgets.QWidget):
         monitor = bed.monitor
         if monitor is not None:
             keys = [spec.key for spec in monitor.description.channels]
-            self.panel = WaveformPanel(monitor, keys, label_px=15, px_per_mm=px_per_mm)
+            self.panel = WaveformPanel(
+                monitor,
+                keys,
+                label_px=15,
+                px_per_mm=px_per_mm,
+                mark_px=17,
+                mark_sources=[m for m in bed.mark_sources if m.channel in keys],
+            )
             body.addWidget(self.panel, 3)
         side = QtWidgets.QVBoxLayout()
         body.addLayout(side, 1)
@@ -138,7 +146,7 @@ class BedDetail(QtWidgets.QWidget):
 
     def _update_admin_buttons(self) -> None:
         occupied = self.bed.patient is not None
-        self.admit_button.setEnabled(not occupied)
+        self.admit_button.setEnabled(not occupied and not self.bed.subject)  # not a recording
         self.discharge_button.setEnabled(occupied)
 
     def advance(self, now: float) -> None:
@@ -164,14 +172,16 @@ class BedDetail(QtWidgets.QWidget):
                 self.panel.set_message(key, text)
         info = monitor.description.info
         conditions = ", ".join(c.message for c in monitor.active_conditions) or "none"
+        tag = source_tag([monitor])
+        lost_marks = monitor.marks_dropped  # shown once there are any: a loss is never quiet
+        marks = f"   marks dropped: {lost_marks:,}" if lost_marks else ""
         self.device_info.setText(
-            f"Device: {info.manufacturer} {info.model}"
-            f"{' (SIMULATED)' if info.simulated else ''}\n"
+            f"Device: {info.manufacturer} {info.model}{f' ({tag})' if tag else ''}\n"
             f"Serial: {info.serial}\n"
             f"Technical conditions: {conditions}\n"
             f"Samples received: {monitor.samples_received:,}\n"
             f"Samples dropped: {monitor.samples_dropped:,}   missing (gaps): "
-            f"{monitor.samples_missing:,}   clock slips: {monitor.clock_slips:,}\n"
+            f"{monitor.samples_missing:,}   clock slips: {monitor.clock_slips:,}{marks}\n"
             f"ECG scale: {self._ecg_scale_text()}"
         )
 

@@ -14,16 +14,18 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.model.ward import Bed
 from app.presentation import (
+    SIMULATED_TAG,
     ConnectionText,
     HeaderText,
     patient_text,
     present_header,
+    source_tag,
     trace_messages,
 )
 from widgets import theme
 from widgets.bed_numerics import BedNumerics
 from widgets.tile_header import TileHeader
-from widgets.tile_layout import TileTier
+from widgets.tile_layout import TileTier, tile_channels
 from widgets.waveform_panel import WaveformPanel
 
 log = logging.getLogger(__name__)
@@ -71,11 +73,13 @@ class BedTile(QtWidgets.QFrame):
         self.panel: WaveformPanel | None = None
         monitor = bed.monitor
         if monitor is not None:
-            keys = [k for k in tier.channels if k in monitor.buffers]
+            keys = tile_channels(tier.channels, monitor.description.channels)
             self.panel = WaveformPanel(monitor, keys, label_px=tier.label_px, px_per_mm=px_per_mm)
             body.addWidget(self.panel, round(100 * (1 - tier.numerics_share)))
         self.numerics = BedNumerics(bed)
-        body.addWidget(self._numerics_widget(tier), round(100 * tier.numerics_share))
+        numerics = self._numerics_widget(tier)
+        body.addWidget(numerics, round(100 * tier.numerics_share))
+        numerics.setVisible(bool(self.numerics.boxes))  # none (a replay): traces take the tile
         bed.patient_changed.connect(self._on_patient_changed)
         self._disposed = False
         self.fault = ""
@@ -138,7 +142,13 @@ class BedTile(QtWidgets.QFrame):
         self.fault = f"DISPLAY ERROR: {exc}"
         line = patient_text(self.bed, self.index, self.kiosk, dt.date.today())
         self.header.set_state(
-            line, HeaderText(self.bed.simulated, ConnectionText(self.fault, False), "")
+            line,
+            HeaderText(
+                self.bed.simulated,
+                ConnectionText(self.fault, False),
+                "",
+                source_tag(self.bed.devices) or SIMULATED_TAG,
+            ),
         )
         if self.panel is not None:
             for row in self.panel.canvas.rows:

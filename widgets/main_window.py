@@ -11,6 +11,7 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.presentation import REPLAY_TAG, SIMULATED_TAG, source_tag
 from app.station import Station
 from widgets import theme
 from widgets.bed_detail import BedDetail
@@ -19,6 +20,8 @@ from widgets.ward_grid import WardGrid
 
 REFRESH_HZ = 4.0
 KIOSK_BANNER = "DEMO — NOT FOR CLINICAL USE"
+# What the top bar says while any device is not a live patient.
+BANNERS = {SIMULATED_TAG: "SIMULATED DATA", REPLAY_TAG: "REPLAY — RECORDED ECG, NOT LIVE"}
 
 
 class Watermark(QtWidgets.QWidget):
@@ -76,7 +79,7 @@ class TopBar(QtWidgets.QWidget):
         row.addSpacing(16)
         if kiosk:
             row.addWidget(_banner(KIOSK_BANNER, theme.FAULT))
-        self.simulated = _banner("SIMULATED DATA", theme.SIMULATED_TAG)
+        self.simulated = _banner(BANNERS[SIMULATED_TAG], theme.SIMULATED_TAG)
         self.simulated.hide()  # shown while any device on the station is simulated
         row.addWidget(self.simulated)
         row.addStretch(1)
@@ -189,7 +192,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _refresh_bars(self, now: float) -> None:
         self.top_bar.clock.setText(time.strftime("%H:%M:%S", time.localtime(now)))
-        self.top_bar.simulated.setVisible(any(d.simulated for d in self.station.devices))
+        tag = source_tag(self.station.devices)
+        self.top_bar.simulated.setVisible(bool(tag))
+        banner = BANNERS.get(tag, "")
+        if banner and self.top_bar.simulated.text() != banner:
+            self.top_bar.simulated.setText(banner)
         devices = self.station.devices
         dropped = self.station.samples_dropped
         text = (

@@ -11,10 +11,13 @@ from typing import Protocol
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.analysis.service import AnalysisService
 from app.cli import StationOptions
 from app.demo_ward import build_simulated_station
+from app.replay_ward import build_replay_station
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
+from drivers.wfdb.header import WfdbFormatError
 from widgets import theme
 from widgets.main_window import MainWindow
 
@@ -66,14 +69,21 @@ def run_station(options: StationOptions) -> int:
     if message:
         sys.stderr.write(message + "\n")
         return 2
+    try:
+        station = build_station(options)
+    except WfdbFormatError as exc:  # a record that cannot be replayed: said like a bad option
+        sys.stderr.write(f"main.py: error: argument --replay: {exc}\n")
+        return 2
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     if not isinstance(app, QtWidgets.QApplication):
         raise TypeError("another kind of Qt application is already running")
     theme.apply(app)
-    station = build_simulated_station(options.sim)
+    analysis = AnalysisService(station)
+    analysis.attach()  # before the window, so each bed shows Vigil's numbers from the start
     window = build_window(app, station, options)
     meter = RunMeter()
     station.start()
+    analysis.start()
     window.start()
     arrange(window, options)
     if options.detail_bed is not None:
@@ -88,6 +98,8 @@ def run_station(options: StationOptions) -> int:
     _quit_on_sigint(app)
     code = app.exec()
     window.shutdown()
+    if not analysis.stop():
+        log.error("the analysis thread did not stop")
     stuck = station.stop()
     if options.stats is not None:
         write_stats(
@@ -104,6 +116,13 @@ def run_station(options: StationOptions) -> int:
         log.error("devices did not stop: %s", ", ".join(stuck))
         return 1
     return code
+
+
+def build_station(options: StationOptions) -> Station:
+    """The replayed records when asked for, otherwise the simulated demo ward."""
+    if options.replay is not None:
+        return build_replay_station(options.replay)
+    return build_simulated_station(options.sim)
 
 
 def build_window(

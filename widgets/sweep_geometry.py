@@ -160,3 +160,29 @@ def _runs(found: _Found, tail: TailPoint | None, width: int) -> tuple[list[Run],
         last_key = key
     x, v, key, _ = found.points[-1]
     return runs, None if found.gap else TailPoint(x, v, key)
+
+
+def visible_columns(drawn: int, width: int, erase_px: int) -> tuple[int, int]:
+    """The absolute columns a sweep of ``width`` shows once drawn up to ``drawn`` (exclusive):
+    one sweep back, less the erase bar ahead of the newest column."""
+    return drawn - (width - erase_px), drawn
+
+
+def column_x(t: float, px_per_s: float, width: int) -> float:
+    """Where on a sweep of ``width`` the column of time ``t`` is drawn (its centre), as the
+    trace draws it: column ``floor(t * px_per_s)`` at ``x = column mod width``."""
+    return math.floor(t * px_per_s) % width + 0.5
+
+
+def place_labels(
+    centres: Sequence[float], widths: Sequence[float], gap: float = 2.0
+) -> list[float]:
+    """Left edges for labels centred on ``centres`` (in ascending order) that never overlap:
+    a label that would touch the one before it moves right just enough."""
+    lefts: list[float] = []
+    right = -math.inf
+    for centre, width in zip(centres, widths, strict=True):
+        left = max(centre - width / 2, right + gap)
+        lefts.append(left)
+        right = left + width
+    return lefts

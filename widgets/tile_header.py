@@ -1,4 +1,4 @@
-"""A bed's header line: bed label, patient, SIMULATED tag, connection and battery.
+"""A bed's header line: bed label, patient, SIMULATED (or REPLAY) tag, connection and battery.
 
 Painted directly and repainted only when its text changes.
 """
@@ -27,14 +27,15 @@ class TileHeader(QtWidgets.QWidget):
         self.bed_label = bed_label
         self.patient = ""
         self.simulated = False
+        self.tag = ""
         self.connection = ("", True)
         self.battery = ""
 
     def set_state(self, patient: str, header: HeaderText) -> None:
         connection = (header.connection.text, header.connection.ok)
-        state = (patient, header.simulated, connection, header.battery)
-        if state != (self.patient, self.simulated, self.connection, self.battery):
-            self.patient, self.simulated, self.connection, self.battery = state
+        state = (patient, header.simulated, header.tag, connection, header.battery)
+        if state != (self.patient, self.simulated, self.tag, self.connection, self.battery):
+            self.patient, self.simulated, self.tag, self.connection, self.battery = state
             self.update()
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
@@ -48,7 +49,7 @@ class TileHeader(QtWidgets.QWidget):
         text, ok = self.connection
         right = self._text_right(p, right - 12, text, self._small, theme.OK if ok else theme.FAULT)
         if self.simulated:
-            right = self._tag(p, right - 12, "SIMULATED")
+            right = self._tag(p, right - 12, self.tag)
         p.setFont(self._plain)
         p.setPen(QtGui.QColor(theme.TEXT))
         elided = QtGui.QFontMetrics(self._plain).elidedText(

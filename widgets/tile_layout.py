@@ -8,7 +8,10 @@ the main numerics (HR, SpO2) at least 36 px tall at 1080p.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+from drivers.base import ChannelSpec, ColourRole
 
 BEDS_PER_PAGE = 32
 
@@ -35,12 +38,25 @@ class TileTier:
         )
 
 
-ALL_WAVES = ("ECG_II", "PLETH", "RESP")
+ECG_KEY = "ECG_II"
+ALL_WAVES = (ECG_KEY, "PLETH", "RESP")
 LARGE = TileTier("large", 20, 15, 96, 44, ALL_WAVES, 0.40, True)
 NORMAL = TileTier("normal", 17, 13, 64, 30, ALL_WAVES, 0.36, False)
 MEDIUM = TileTier("medium", 15, 12, 52, 22, ALL_WAVES, 0.50, False)
 # 48 px DejaVu Sans Bold draws digits 37 px tall: the floor for the main numerics.
-COMPACT = TileTier("compact", 13, 11, 48, 18, ("ECG_II", "PLETH"), 0.50, False, True)
+COMPACT = TileTier("compact", 13, 11, 48, 18, (ECG_KEY, "PLETH"), 0.50, False, True)
+
+
+def tile_channels(wanted: Sequence[str], channels: Sequence[ChannelSpec]) -> list[str]:
+    """The tier's channels that a device has, in the tier's order. A device without lead II
+    (a replayed record's MLII, a single-lead recorder) shows its first ECG lead in its place."""
+    keys = {spec.key for spec in channels}
+    chosen = [key for key in wanted if key in keys]
+    if ECG_KEY in wanted and ECG_KEY not in keys:
+        ecg = next((spec.key for spec in channels if spec.colour_role is ColourRole.ECG), None)
+        if ecg is not None:
+            chosen.insert(0, ecg)
+    return chosen
 
 
 def tier_for(beds_on_page: int) -> TileTier:

@@ -3,17 +3,22 @@
 The ECG is calibrated: 10 mm/mV at gain ×1 where the trace is tall enough, otherwise the
 largest scale that fits, and the gutter says the real mm/mV; the 1-mV bar is drawn at the
 scale in use. Pleth and respiration are fitted to their trace height. The ECG row gets a
-larger share of the height than the others.
+larger share of the height than the others. Rows of marks (beat labels) given for a trace sit
+in a band right under it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.signals.marks import MarkSource
 from app.signals.stream import DeviceStream
 from drivers.base import ColourRole
 from widgets import theme
+from widgets.mark_overlay import MarkOverlay
 from widgets.sweep_canvas import FixedScale, SweepCanvas, SweepRow
 
 STANDARD_MM_PER_MV = 10.0
@@ -46,6 +51,8 @@ class WaveformPanel(pg.GraphicsView):
         *,
         label_px: int,
         px_per_mm: float,
+        mark_sources: Sequence[MarkSource] = (),
+        mark_px: int = 15,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent, background=theme.TILE)
@@ -63,6 +70,7 @@ class WaveformPanel(pg.GraphicsView):
         self.canvas = SweepCanvas(QtGui.QColor(theme.TILE))
         self.canvas.setPos(GUTTER_PX, 0)
         self.scene().addItem(self.canvas)
+        self.mark_overlays: dict[str, MarkOverlay] = {}  # set below; a resize may come first
         self._labels: dict[str, tuple[SweepRow, _Labels]] = {}
         specs = {spec.key: spec for spec in device.description.channels}
         for key in channel_keys:
@@ -90,7 +98,22 @@ class WaveformPanel(pg.GraphicsView):
                 labels.cal_bar.setPen(QtGui.QPen(colour, 1.5))
                 self.scene().addItem(labels.cal_bar)
             self._labels[key] = (row, labels)
+        self.mark_overlays = self._make_overlays(mark_sources, mark_px)
         self._apply_speed()
+
+    def _make_overlays(self, sources: Sequence[MarkSource], mark_px: int) -> dict[str, MarkOverlay]:
+        """One band of mark rows under each trace that has any (rows in the given order)."""
+        by_channel: dict[str, list[MarkSource]] = {}
+        for source in sources:
+            if source.channel not in self._labels:
+                raise ValueError(f"marks for {source.channel!r}, which this panel does not show")
+            by_channel.setdefault(source.channel, []).append(source)
+        overlays = {}
+        for key, rows in by_channel.items():
+            overlay = MarkOverlay(rows, label_px=mark_px, background=QtGui.QColor(theme.TILE))
+            self.scene().addItem(overlay)
+            overlays[key] = overlay
+        return overlays
 
     # -- settings -------------------------------------------------------------------------
 
@@ -132,6 +155,8 @@ class WaveformPanel(pg.GraphicsView):
         height = self.canvas.boundingRect().toRect().height()
         for x0, x1 in self.canvas.advance(now):
             self.viewport().update(GUTTER_PX + x0, 0, x1 - x0, height)
+        for key, overlay in self.mark_overlays.items():
+            overlay.follow(self._labels[key][0], self.canvas.width)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -156,12 +181,18 @@ class WaveformPanel(pg.GraphicsView):
         width, height = self.viewport().width(), self.viewport().height()
         weights = [ECG_WEIGHT if lab.cal_bar is not None else 1.0 for _, lab in entries]
         usable = height - ROW_GAP_PX * (len(entries) - 1)
-        geometry, y = [], 0
-        for weight in weights:
+        geometry, bands, y = [], [], 0
+        for weight, (row, _) in zip(weights, entries, strict=True):
             h = max(4, int(usable * weight / sum(weights)))
-            geometry.append((y, h))
+            overlay = self.mark_overlays.get(row.spec.key)
+            band = min(overlay.height, h // 2) if overlay is not None else 0
+            geometry.append((y, h - band))
+            if overlay is not None:
+                bands.append((overlay, y + h - band))
             y += h + ROW_GAP_PX
         self.canvas.set_geometry(width - GUTTER_PX, geometry)
+        for overlay, band_y in bands:
+            overlay.set_geometry(GUTTER_PX, self.canvas.width, band_y)
         for (row, labels), (y, h) in zip(entries, geometry, strict=True):
             labels.name.setPos(3, y + 1)
             if labels.cal_bar is not None:

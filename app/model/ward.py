@@ -1,4 +1,8 @@
-"""Ward → beds → patient; a bed holds zero or more device streams."""
+"""Ward → beds → patient; a bed holds zero or more device streams.
+
+A bed that replays a recording has a subject instead of a patient (a de-identified description
+of whose ECG it is, e.g. "MIT-BIH 208 · 23 F") and rows of marks to draw under its ECG.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ from dataclasses import dataclass
 
 from app.model.events import Emitter
 from app.model.patient import Patient
+from app.signals.marks import MarkSource
 from app.signals.stream import DeviceStream
 from drivers.base import NumericSpec
+
+# The kind of the derived source that carries what Vigil computes for a bed.
+DERIVED_KIND = "analysis"
 
 
 class Bed:
@@ -15,12 +23,34 @@ class Bed:
         self.label = label
         self._patient: Patient | None = None
         self._devices: list[DeviceStream] = []
+        self._subject = ""
+        self._mark_sources: list[MarkSource] = []
         self.patient_changed: Emitter[Bed] = Emitter()
         self.devices_changed: Emitter[Bed] = Emitter()
 
     @property
     def patient(self) -> Patient | None:
         return self._patient
+
+    @property
+    def subject(self) -> str:
+        """Whose recording the bed replays (de-identified), or "" for a bed with patients."""
+        return self._subject
+
+    def set_subject(self, text: str) -> None:
+        self._subject = text
+        self.patient_changed.emit(self)
+
+    @property
+    def mark_sources(self) -> tuple[MarkSource, ...]:
+        """Rows of marks the bed's detail view draws under a trace, in order."""
+        return tuple(self._mark_sources)
+
+    def add_mark_source(self, source: MarkSource, index: int | None = None) -> None:
+        """Add a row of marks (at ``index``, or last), e.g. Vigil's own beat detections.
+
+        Views built after this show the row; an open detail view keeps the rows it has."""
+        self._mark_sources.insert(len(self._mark_sources) if index is None else index, source)
 
     @property
     def devices(self) -> tuple[DeviceStream, ...]:
@@ -37,8 +67,9 @@ class Bed:
         return any(d.simulated for d in self._devices)
 
     def find_numeric(self, code: str) -> tuple[DeviceStream, NumericSpec] | None:
-        """The first device that measures ``code``, with its description of it."""
-        for device in self._devices:
+        """The device that measures ``code``, with its description of it: Vigil's own
+        analysis first (it computes HR, PR and RR from the waves), then the devices."""
+        for device in sorted(self._devices, key=lambda d: d.description.info.kind != DERIVED_KIND):
             for spec in device.description.numerics:
                 if spec.code == code:
                     return device, spec
@@ -88,6 +119,8 @@ class Ward:
         bed = self.bed(label)
         if bed.patient is not None:
             raise ValueError(f"{label} is occupied by {bed.patient.mrn}; discharge first")
+        if bed.subject:
+            raise ValueError(f"{label} replays a recording ({bed.subject}); it takes no patient")
         elsewhere = self.bed_of_mrn(patient.mrn)
         if elsewhere is not None:
             raise ValueError(f"MRN {patient.mrn} is already admitted in {elsewhere}")

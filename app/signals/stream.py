@@ -1,7 +1,8 @@
 """A device attached to a bed: the sink its driver writes into, and what views read from.
 
-Waveforms land in ring buffers, numerics in a store of latest readings; status changes,
-technical conditions and annotations go on the station's bus for the model owner to apply.
+Waveforms land in ring buffers, marks (beat labels) in a store of the last minute per channel,
+numerics in a store of latest readings; status changes, technical conditions and annotations go
+on the station's bus for the model owner to apply.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.bus import EventBus, StationEvent
+from app.signals.marks import MarkStore
 from app.signals.numerics import NumericStore
 from app.signals.ring_buffer import RingBuffer
+from app.signals.tap import SampleTap
 from drivers.base import (
     DeviceCondition,
     DeviceDescription,
     DeviceEvent,
     Driver,
     DriverStatus,
+    Mark,
     NibpControl,
     Reading,
     SampleBlock,
@@ -45,6 +49,7 @@ class DeviceStream:
             spec.key: RingBuffer(spec.sample_rate, HISTORY_SECONDS)
             for spec in self.description.channels
         }
+        self._marks = {spec.key: MarkStore(HISTORY_SECONDS) for spec in self.description.channels}
         self.numerics = NumericStore(clock)
         self._lock = threading.Lock()
         self._status = driver.status
@@ -53,6 +58,8 @@ class DeviceStream:
         self._conditions: dict[str, DeviceCondition] = {}
         self._last_events: dict[str, DeviceEvent] = {}  # by kind, e.g. the NIBP cycle
         self._unknown_channel_samples = 0
+        self._taps: dict[str, tuple[SampleTap, ...]] = {}
+        self._unknown_channel_marks = 0
 
     # -- SampleSink, called on the driver's thread ---------------------------------------------
 
@@ -63,7 +70,24 @@ class DeviceStream:
                 self._unknown_channel_samples += len(samples)
             return
         buffer.write(samples, t_first)
+        for tap in self._taps.get(channel, ()):
+            tap.put(samples, t_first)
         self._mark_data()
+
+    def add_tap(self, channel: str, tap: SampleTap) -> None:
+        """Copy every later block of ``channel`` into ``tap`` (e.g. for analysis)."""
+        if channel not in self.buffers:
+            raise KeyError(f"{self.serial} has no channel {channel!r}")
+        # Replaced whole, never mutated: the driver thread iterates without a lock.
+        self._taps = {**self._taps, channel: (*self._taps.get(channel, ()), tap)}
+
+    def write_marks(self, channel: str, marks: Sequence[Mark]) -> None:
+        store = self._marks.get(channel)
+        if store is None:  # a driver bug, counted like samples for an unknown channel
+            with self._lock:
+                self._unknown_channel_marks += len(marks)
+            return
+        store.add(marks)
 
     def write_readings(self, readings: Sequence[Reading]) -> None:
         self.numerics.put_many(readings)
@@ -106,6 +130,19 @@ class DeviceStream:
             if self._last_data_at is not None:
                 since = max(since, self._last_data_at)
         return max(0.0, now - since)
+
+    def marks(self, channel: str, t_from: float, t_to: float) -> list[Mark]:
+        """The marks of a channel with ``t_from <= timestamp < t_to`` (the last minute is
+        kept), oldest first."""
+        store = self._marks.get(channel)
+        return store.between(t_from, t_to) if store is not None else []
+
+    @property
+    def marks_dropped(self) -> int:
+        """Marks lost inside the station: for an unknown channel, or beyond a full store."""
+        with self._lock:
+            unknown = self._unknown_channel_marks
+        return unknown + sum(store.overflow for store in self._marks.values())
 
     def last_event(self, kind: str) -> DeviceEvent | None:
         with self._lock:

@@ -15,6 +15,7 @@ from drivers.base import (
     DeviceInfo,
     DriverState,
     DriverStatus,
+    Mark,
     NumericSpec,
     Reading,
     SampleSink,
@@ -76,6 +77,9 @@ class FakeDriver:
 
     def push_event(self, kind: str, name: str, t: float) -> None:
         self._require_sink().write_event(DeviceEvent(kind, name, t))
+
+    def push_marks(self, channel: str, *marks: Mark) -> None:
+        self._require_sink().write_marks(channel, marks)
 
     def push_condition(self, code: str, active: bool, t: float) -> None:
         self._require_sink().write_condition(DeviceCondition(code, active, t, code))

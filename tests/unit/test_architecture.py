@@ -55,7 +55,7 @@ def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
 
 def test_the_headless_path_never_loads_qt() -> None:
     code = (
-        "import sys, main, app.simulate, app.demo_ward, app.station, drivers.sim;"
+        "import sys, main, app.simulate, app.demo_ward, app.replay_ward, app.station, drivers.sim;"
         f"loaded = [m for m in {QT!r} if m in sys.modules];"
         "print(','.join(loaded))"
     )

@@ -17,6 +17,7 @@ from drivers.base import (
     Driver,
     DriverState,
     DriverStatus,
+    Mark,
     NibpControl,
     Reading,
     SampleBlock,
@@ -33,6 +34,7 @@ class RecordingSink:
         self.statuses: list[DriverStatus] = []
         self.conditions: list[DeviceCondition] = []
         self.events: list[DeviceEvent] = []
+        self.marks: list[tuple[str, Mark]] = []
 
     def write_samples(self, channel: str, samples: SampleBlock, t_first: float) -> None:
         with self.lock:
@@ -53,6 +55,10 @@ class RecordingSink:
     def write_event(self, event: DeviceEvent) -> None:
         with self.lock:
             self.events.append(event)
+
+    def write_marks(self, channel: str, marks: Sequence[Mark]) -> None:
+        with self.lock:
+            self.marks += [(channel, mark) for mark in marks]
 
 
 def monitor(scenario: str, seconds: float, speed: float | None = None) -> SimulatedMonitor:

@@ -1,0 +1,1 @@
+"""Signal analysis on waveforms: signal quality, beat and breath detection, rates."""

@@ -1,0 +1,199 @@
+"""Everything Vigil computes from one ECG channel, fed chunk by chunk as samples arrive.
+
+QRS detection -> beat morphology -> heart rate, HRV, rhythm and ectopy; VF and signal
+quality from the recent wave. The result is a frozen snapshot the station reads from any
+thread, plus the rhythm events for the alarm engine and the event log.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+from app.analysis.atrial_fibrillation import AfMonitor
+from app.analysis.fibrillation import WINDOW as VF_WINDOW
+from app.analysis.fibrillation import looks_like_vf
+from app.analysis.heart_rate import HeartRateMeter, Hrv, HrvMeter
+from app.analysis.morphology import PREMATURE, BeatClass, MorphologyClassifier
+from app.analysis.qrs import QrsDetector
+from app.analysis.quality import Quality, QualityAnalyser, Verdict, with_lead_off
+from app.analysis.rhythm import Observation, RhythmConfig, RhythmEngine, RhythmEvent, RhythmLabel
+
+FloatArray = npt.NDArray[np.float64]
+
+KEEP_S = 6.0  # s of filtered ECG kept for morphology and VF
+BEATS_KEPT = 400  # recent beats kept for the detail view's overlay
+VF_CONFIRM_S = 0.5  # s the wave must keep looking like VF: one odd window is not VF
+VF_RELEASE_S = 3.0
+ORGANISED_BEATS = 5  # in the VF window, at a steady rate, make a rhythm organised
+ORGANISED_RR_CV = 0.1
+FLUTTER_RR_S = 0.24  # above 250/min a regular ventricular wave is flutter, treated as VF  # VF on MIT-BIH 207 varies by 0.2 or more
+SETTLE_S = 3.0  # s of signal before the first verdict: the quality window must fill
+NO_SIGNAL = frozenset({Verdict.NO_SIGNAL, Verdict.LEAD_OFF})
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedBeat:
+    sample: int
+    beat_class: BeatClass
+
+
+@dataclass(frozen=True, slots=True)
+class EcgAnalysis:
+    sample_index: int  # samples analysed so far
+    heart_rate: float | None  # bpm, averaged as disclosed in app.analysis.heart_rate
+    rhythm: RhythmLabel
+    pvc_per_minute: float
+    hrv: Hrv | None
+    quality: Quality
+    last_beat: int | None  # sample of the last R peak
+
+
+class EcgAnalyzer:
+    def __init__(self, fs: float, config: RhythmConfig | None = None) -> None:
+        self.fs = fs
+        self._qrs = QrsDetector(fs)
+        self._band = signal.butter(2, (0.5, 40.0), btype="bandpass", fs=fs, output="sos")
+        self._band_state = np.zeros((self._band.shape[0], 2))
+        self._morphology = MorphologyClassifier(fs)
+        self._rate = HeartRateMeter()
+        self._hrv = HrvMeter()
+        self._rhythm = RhythmEngine(config)
+        self._af = AfMonitor(fs)
+        self._quality = QualityAnalyser(fs, "ecg")
+        self._lead_off = False
+        self._keep = round(KEEP_S * fs)
+        self._filtered = np.zeros(0)
+        self._base = 0  # stream index of _filtered[0]
+        self._last_value = 0.0
+        self._rr: deque[int] = deque(maxlen=8)
+        self._last_beat: DetectedBeat | None = None
+        self._vf_since: int | None = None  # sample since which the wave has looked like VF
+        self._vf_last = 0  # the last sample at which it did
+        self.beats: deque[DetectedBeat] = deque(maxlen=BEATS_KEPT)
+        self._snapshot = EcgAnalysis(
+            0, None, RhythmLabel.LEARNING, 0.0, None, self._quality_now(), None
+        )
+
+    @property
+    def snapshot(self) -> EcgAnalysis:
+        return self._snapshot
+
+    def set_lead_off(self, lead_off: bool) -> None:
+        """The device's own lead-off condition, which no waveform measure can see."""
+        self._lead_off = lead_off
+
+    def feed(self, chunk: npt.ArrayLike) -> list[RhythmEvent]:
+        x = np.asarray(chunk, dtype=np.float64).ravel()
+        if x.size == 0:
+            return []
+        self._quality.feed(x)
+        self._store(x)
+        events: list[RhythmEvent] = []
+        for sample in self._qrs.feed(x):
+            events += self._beat(int(sample))
+        if not np.isfinite(x).all():  # a gap: time without beats is not asystole
+            self._rhythm.signal_lost(self._qrs.decided_until / self.fs)
+        events += self._tick()
+        return events
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _store(self, x: FloatArray) -> None:
+        held = np.where(np.isfinite(x), x, np.nan)
+        clean = np.nan_to_num(held, nan=self._last_value, posinf=0.0, neginf=0.0)
+        self._last_value = float(clean[-1])
+        y, self._band_state = signal.sosfilt(self._band, clean, zi=self._band_state)
+        y[~np.isfinite(x)] = np.nan  # morphology must see the gap, not the held value
+        self._filtered = np.concatenate([self._filtered, y])
+        excess = len(self._filtered) - self._keep
+        if excess > 0:
+            self._filtered = self._filtered[excess:]
+            self._base += excess
+
+    def _window(self, start: int, stop: int) -> FloatArray:
+        lo, hi = start - self._base, stop - self._base
+        if lo < 0 or hi > len(self._filtered):
+            return np.zeros(0)
+        return self._filtered[lo:hi]
+
+    def _beat(self, sample: int) -> list[RhythmEvent]:
+        previous = self._last_beat
+        premature = False
+        if previous is not None:
+            interval = sample - previous.sample
+            premature = bool(self._rr) and interval < PREMATURE * float(np.median(self._rr))
+            self._rr.append(interval)
+        shape = self._morphology
+        window = self._window(sample - shape.before, sample + shape.after + 1)
+        beat_class, _ = shape.classify(window, premature)
+        beat = DetectedBeat(sample, beat_class)
+        time = sample / self.fs
+        if previous is not None:
+            interval_s = (sample - previous.sample) / self.fs
+            self._rate.add_interval(interval_s)
+            normal = previous.beat_class is beat.beat_class is BeatClass.NORMAL
+            self._hrv.add(time, interval_s, normal)
+        self._af.add_beat(sample, beat_class is BeatClass.VENTRICULAR)
+        self._last_beat = beat
+        self.beats.append(beat)
+        return self._rhythm.add_beat(time, beat_class, self._qrs.samples_seen / self.fs)
+
+    def _tick(self) -> list[RhythmEvent]:
+        seen = self._qrs.samples_seen
+        if seen < SETTLE_S * self.fs:
+            return []
+        now = self._qrs.decided_until / self.fs
+        quality = self._quality_now()
+        signal_ok = quality.verdict not in NO_SIGNAL
+        if not signal_ok:
+            self._rhythm.signal_lost(now)
+            self._rate.reset()
+        since = None if self._last_beat is None else now - self._last_beat.sample / self.fs
+        rate = self._rate.bpm(since if since is not None else 0.0) if signal_ok else None
+        vf_window = self._window(seen - round(VF_WINDOW * self.fs), seen)
+        vf = self._vf_state(seen, signal_ok and looks_like_vf(vf_window, self.fs))
+        events = self._rhythm.update(
+            Observation(now, seen / self.fs, rate, vf, self._af.in_af, signal_ok)
+        )
+        if self._rhythm.label in (RhythmLabel.ASYSTOLE, RhythmLabel.VF):
+            rate = 0.0 if self._rhythm.label is RhythmLabel.ASYSTOLE else rate
+        self._snapshot = EcgAnalysis(
+            sample_index=seen,
+            heart_rate=rate,
+            rhythm=self._rhythm.label,
+            pvc_per_minute=self._rhythm.pvc_per_minute,
+            hrv=self._hrv.value(),
+            quality=quality,
+            last_beat=None if self._last_beat is None else self._last_beat.sample,
+        )
+        return events
+
+    def _vf_state(self, seen: int, fibrillating: bool) -> bool:
+        """VF once the wave has looked fibrillatory (and unorganised) for VF_CONFIRM_S; it
+        ends only after VF_RELEASE_S without, so a detected wave of VF is not a recovery."""
+        if fibrillating and not self._organised(seen):
+            self._vf_last = seen
+            if self._vf_since is None:
+                self._vf_since = seen
+        elif self._vf_since is not None and seen - self._vf_last > VF_RELEASE_S * self.fs:
+            self._vf_since = None
+        return self._vf_since is not None and seen - self._vf_since >= VF_CONFIRM_S * self.fs
+
+    def _organised(self, seen: int) -> bool:
+        """Regular beats in the VF window: a fast monomorphic VT also leaks little through
+        the VF filter, but its QRS complexes come like clockwork."""
+        start = seen - VF_WINDOW * self.fs
+        recent = [b.sample for b in self.beats if b.sample >= start][-ORGANISED_BEATS:]
+        if len(recent) < ORGANISED_BEATS:
+            return False
+        rr = np.diff(recent)
+        mean = float(rr.mean())
+        return mean >= FLUTTER_RR_S * self.fs and float(rr.std()) / mean < ORGANISED_RR_CV
+
+    def _quality_now(self) -> Quality:
+        return with_lead_off(self._quality.quality(), self._lead_off)

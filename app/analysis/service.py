@@ -1,0 +1,386 @@
+"""Runs the analysis of every bed off the GUI thread and publishes what it computes.
+
+Each bed with waveforms gets a derived source, itself a device on the bed: its numerics
+(HR from the ECG, PR from the pleth, RR from the impedance, PVCs per minute) are Vigil's own
+and take precedence over the numbers the monitor sends; its events (rhythm changes, ectopy)
+go on the station bus like any device's. The service reads each channel's ring buffer from
+where it stopped, so a late tick analyses more, never less.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from app.analysis.ecg_analyzer import EcgAnalysis, EcgAnalyzer
+from app.analysis.morphology import BeatClass
+from app.analysis.pulse import PulseRateAnalyser
+from app.analysis.quality import RateStatus
+from app.analysis.respiration import RespirationRateAnalyser
+from app.analysis.rhythm import RhythmConfig, RhythmEvent, RhythmLabel
+from app.model.ward import DERIVED_KIND
+from app.signals.marks import MarkSource, MarkStore
+from app.signals.ring_buffer import RingBuffer
+from app.signals.stream import DeviceStream
+from app.signals.tap import SampleTap
+from app.station import Station
+from drivers.base import (
+    ChannelSpec,
+    ColourRole,
+    DeviceDescription,
+    DeviceEvent,
+    DeviceInfo,
+    DriverState,
+    DriverStatus,
+    Mark,
+    NumericSpec,
+    Quality,
+    Reading,
+    SampleSink,
+)
+
+log = logging.getLogger(__name__)
+
+REORDER_SECONDS = 30.0  # far more than one block: the private buffer only re-times
+TICK = 0.1  # s between analysis passes
+STEP = 0.1  # s of signal per analyser call, so event times are exact to 0.1 s at any speed
+VIGIL_MARK_COLOUR = "#7fd7ff"
+STALE_AFTER = 5.0  # s: derived numerics are recomputed every tick
+HR = NumericSpec("HR", "HR", "/min", "bpm", ColourRole.ECG, stale_after=STALE_AFTER)
+HR_FROM_PLETH = NumericSpec("HR", "PR (pleth)", "/min", "bpm", ColourRole.PLETH, STALE_AFTER)
+PR = NumericSpec("PR", "PR", "/min", "bpm", ColourRole.PLETH, stale_after=STALE_AFTER)
+RR = NumericSpec("RR", "RR", "/min", "rpm", ColourRole.RESP, stale_after=STALE_AFTER)
+PVC = NumericSpec("PVC", "PVC", "/min", "/min", ColourRole.ECG, stale_after=STALE_AFTER)
+RHYTHM_TEXT = {
+    RhythmLabel.NO_SIGNAL: "no ECG signal",
+    RhythmLabel.LEARNING: "learning",
+    RhythmLabel.ASYSTOLE: "ASYSTOLE",
+    RhythmLabel.VF: "VF",
+    RhythmLabel.VT: "VT",
+    RhythmLabel.AF: "AF",
+    RhythmLabel.BIGEMINY: "bigeminy",
+    RhythmLabel.TRIGEMINY: "trigeminy",
+    RhythmLabel.BRADY: "brady",
+    RhythmLabel.TACHY: "tachy",
+    RhythmLabel.SINUS: "regular",
+}
+
+
+class AnalysisSource:
+    """The driver of a bed's derived numbers. It has no thread: the service writes for it."""
+
+    def __init__(self, bed_label: str, numerics: tuple[NumericSpec, ...]) -> None:
+        self._serial = f"{bed_label}-analysis"
+        self._numerics = numerics
+        self._sink: SampleSink | None = None
+        self._status = DriverStatus(DriverState.STOPPED, time.time())
+
+    @property
+    def kind(self) -> str:
+        return DERIVED_KIND
+
+    @property
+    def status(self) -> DriverStatus:
+        return self._status
+
+    def describe(self) -> DeviceDescription:
+        info = DeviceInfo(DERIVED_KIND, "Vigil", "ECG/pleth/resp analysis", self._serial, False)
+        return DeviceDescription(info, (), self._numerics, 0.0)
+
+    def start(self, sink: SampleSink) -> None:
+        self._sink = sink
+        self.set_status(DriverState.CONNECTED, "")
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        if self._status.state is not DriverState.STOPPED:
+            self.set_status(DriverState.STOPPED, "")
+        return True
+
+    def set_status(self, state: DriverState, message: str) -> None:
+        self._status = DriverStatus(state, time.time(), message)
+        if self._sink is not None:
+            self._sink.write_status(self._status)
+
+    @property
+    def sink(self) -> SampleSink | None:
+        return self._sink
+
+
+class _Channel:
+    """One channel's samples as the analysis receives them: every block through a tap,
+    re-timed into a private ring buffer so that missing samples become NaN, as on screen."""
+
+    def __init__(self, spec: ChannelSpec, device: DeviceStream, lossless: bool) -> None:
+        self.spec = spec
+        self.tap = SampleTap(wait_when_full=lossless)
+        device.add_tap(spec.key, self.tap)
+        self.buffer = RingBuffer(spec.sample_rate, REORDER_SECONDS)
+        self.start = 0  # buffer index of the first analysed sample
+        self.cursor = 0
+        self._pending: list[npt.NDArray[np.float64]] = []
+
+    @property
+    def started(self) -> bool:
+        return self.buffer.t_end is not None
+
+    def receive(self) -> None:
+        """Take the blocks the tap holds into the private buffer, cut into pieces of at most
+        STEP seconds for the analysers."""
+        step = max(1, round(STEP * self.spec.sample_rate))
+        for samples, t_first in self.tap.drain():
+            first_block = not self.started
+            self.buffer.write(samples, t_first)
+            span = self.buffer.span()
+            if first_block:
+                self.start = self.cursor = span.end - len(samples)
+            self.cursor = max(self.cursor, span.oldest)
+            while self.cursor < span.end:
+                stop = min(span.end, self.cursor + step)
+                values, _ = self.buffer.read(self.cursor, stop)
+                self._pending.append(values.astype(np.float64))
+                self.cursor = stop
+
+    def pieces(self) -> list[npt.NDArray[np.float64]]:
+        """The pieces received since the last call."""
+        out, self._pending = self._pending, []
+        return out
+
+    def time_of(self, stream_seconds: float) -> float:
+        """Station time of a moment given in seconds since this channel's analysis began."""
+        span = self.buffer.span()
+        return span.time_at(self.start + stream_seconds * self.spec.sample_rate)
+
+
+def _first(device: DeviceStream, role: ColourRole, lossless: bool) -> _Channel | None:
+    for spec in device.description.channels:
+        if spec.colour_role is role:
+            return _Channel(spec, device, lossless)
+    return None
+
+
+class BedAnalysis:
+    """The analysers of one bed's monitor and the derived source they publish through."""
+
+    def __init__(self, device: DeviceStream, config: RhythmConfig | None, lossless: bool) -> None:
+        self.device = device
+        self.ecg = _first(device, ColourRole.ECG, lossless)
+        self.pleth = _first(device, ColourRole.PLETH, lossless)
+        self.resp = _first(device, ColourRole.RESP, lossless)
+        self.ecg_analyzer = EcgAnalyzer(self.ecg.spec.sample_rate, config) if self.ecg else None
+        self.pulse = PulseRateAnalyser(self.pleth.spec.sample_rate) if self.pleth else None
+        self.breath = RespirationRateAnalyser(self.resp.spec.sample_rate) if self.resp else None
+        numerics: list[NumericSpec] = []
+        if self.ecg is not None:
+            numerics += [HR, PVC]
+        if self.pleth is not None:
+            numerics += [PR] if self.ecg is not None else [HR_FROM_PLETH, PR]
+        if self.resp is not None:
+            numerics.append(RR)
+        self.source = AnalysisSource(device.bed_label, tuple(numerics))
+        self.marks = MarkStore()  # Vigil's beat labels, for the detail view's overlay
+        self.analysed_until: float | None = None
+
+    @property
+    def has_channels(self) -> bool:
+        return any((self.ecg, self.pleth, self.resp))
+
+    def step(self) -> None:
+        sink = self.source.sink
+        if sink is None:
+            return
+        readings: list[Reading] = []
+        ends: list[float] = []
+        for channel in (self.ecg, self.pleth, self.resp):
+            if channel is not None:
+                channel.receive()
+        if self.ecg is not None and self.ecg_analyzer is not None and self.ecg.started:
+            readings += self._step_ecg(self.ecg, self.ecg_analyzer, sink)
+            ends.append(
+                self.ecg.time_of(
+                    self.ecg_analyzer.snapshot.sample_index / self.ecg.spec.sample_rate
+                )
+            )
+        if self.pleth is not None and self.pulse is not None and self.pleth.started:
+            for piece in self.pleth.pieces():
+                self.pulse.feed(piece)
+            readings += self._pulse_readings(self.pleth)
+        if self.resp is not None and self.breath is not None and self.resp.started:
+            for piece in self.resp.pieces():
+                self.breath.feed(piece)
+            readings.append(self._resp_reading(self.resp))
+        if readings:
+            sink.write_readings(readings)
+        if ends:
+            self.analysed_until = min(ends)
+
+    def _step_ecg(
+        self, channel: _Channel, analyzer: EcgAnalyzer, sink: SampleSink
+    ) -> list[Reading]:
+        analyzer.set_lead_off(any(c.code == "ECG_LEAD_OFF" for c in self.device.active_conditions))
+        events: list[RhythmEvent] = []
+        newest = analyzer.beats[-1].sample if analyzer.beats else -1
+        for piece in channel.pieces():
+            events += analyzer.feed(piece)
+        self._record_marks(channel, analyzer, newest)
+        for event in events:
+            sink.write_event(DeviceEvent(event.kind, event.name, channel.time_of(event.time)))
+        return self._ecg_readings(channel, analyzer.snapshot)
+
+    def _record_marks(self, channel: _Channel, analyzer: EcgAnalyzer, newest: int) -> None:
+        fs = channel.spec.sample_rate
+        fresh = [
+            Mark(channel.time_of(b.sample / fs), _mark_label(b.beat_class))
+            for b in analyzer.beats
+            if b.sample > newest
+        ]
+        if fresh:
+            self.marks.add(fresh)
+
+    def _ecg_readings(self, channel: _Channel, snapshot: EcgAnalysis) -> list[Reading]:
+        stamp = channel.time_of(snapshot.sample_index / channel.spec.sample_rate)
+        rhythm = RHYTHM_TEXT[snapshot.rhythm]
+        if snapshot.rhythm is RhythmLabel.NO_SIGNAL:
+            hr = Reading("HR", None, "/min", stamp, Quality.UNAVAILABLE, snapshot.quality.reason)
+        elif snapshot.heart_rate is None:
+            hr = Reading("HR", None, "/min", stamp, Quality.INVALID, rhythm)
+        else:
+            doubtful = snapshot.quality.score < 0.5 and snapshot.rhythm is not RhythmLabel.ASYSTOLE
+            quality = Quality.QUESTIONABLE if doubtful else Quality.VALID
+            hr = Reading("HR", round(snapshot.heart_rate), "/min", stamp, quality, rhythm)
+        pvc = Reading("PVC", round(snapshot.pvc_per_minute), "/min", stamp, Quality.VALID)
+        if snapshot.rhythm in (RhythmLabel.NO_SIGNAL, RhythmLabel.LEARNING):
+            pvc = Reading("PVC", None, "/min", stamp, Quality.UNAVAILABLE, rhythm)
+        return [hr, pvc]
+
+    def _pulse_readings(self, channel: _Channel) -> list[Reading]:
+        if self.pulse is None:
+            return []
+        estimate = self.pulse.estimate()
+        stamp = channel.time_of(estimate.sample_index / channel.spec.sample_rate)
+        value, quality = _rate_value(estimate.bpm, estimate.status)
+        readings = [
+            Reading(
+                "PR", value, "/min", stamp, quality, _rate_note(estimate.status, estimate.reason)
+            )
+        ]
+        if self.ecg is None:
+            readings.append(Reading("HR", value, "/min", stamp, quality, "from pleth"))
+        return readings
+
+    def _resp_reading(self, channel: _Channel) -> Reading:
+        if self.breath is None:
+            raise RuntimeError("respiration analysis missing for a RESP channel")
+        estimate = self.breath.estimate()
+        stamp = channel.time_of(estimate.sample_index / channel.spec.sample_rate)
+        value, quality = _rate_value(estimate.per_min, estimate.status)
+        return Reading(
+            "RR", value, "/min", stamp, quality, _rate_note(estimate.status, estimate.reason)
+        )
+
+
+def _rate_value(value: float | None, status: RateStatus) -> tuple[float | None, Quality]:
+    if status is RateStatus.VALID and value is not None:
+        return round(value), Quality.VALID
+    if status is RateStatus.NO_SIGNAL:
+        return None, Quality.UNAVAILABLE
+    return None, Quality.INVALID
+
+
+def _rate_note(status: RateStatus, reason: str) -> str:
+    return "" if status is RateStatus.VALID else reason
+
+
+def _mark_label(beat_class: BeatClass) -> str:
+    return beat_class.value
+
+
+class AnalysisService:
+    """Every bed's analysis, stepped by its own thread (GUI) or by a headless runner."""
+
+    def __init__(
+        self, station: Station, config: RhythmConfig | None = None, lossless: bool = False
+    ) -> None:
+        """``lossless``: drivers wait for the analysis (headless runs at full speed); live,
+        the analysis is never allowed to hold a driver up."""
+        self._station = station
+        self._lossless = lossless
+        self._config = config
+        self._beds: dict[str, BedAnalysis] = {}
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._failed: set[str] = set()
+
+    def attach(self) -> None:
+        """Give every bed with a waveform device its derived source."""
+        for device in self._station.devices:
+            if device.description.info.kind == DERIVED_KIND or device.bed_label in self._beds:
+                continue
+            bed = BedAnalysis(device, self._config, self._lossless)
+            if bed.has_channels:
+                self._beds[device.bed_label] = bed
+                self._station.attach(device.bed_label, bed.source)
+                if bed.ecg is not None:
+                    row = MarkSource(
+                        bed.ecg.spec.key, "Vigil", VIGIL_MARK_COLOUR, bed.marks.between
+                    )
+                    self._station.ward.bed(device.bed_label).add_mark_source(row)
+
+    def bed(self, label: str) -> BedAnalysis | None:
+        return self._beds.get(label)
+
+    @property
+    def analysed_until(self) -> float:
+        """Station time before which every bed's ECG events have been published."""
+        times = [b.analysed_until for b in self._beds.values() if b.ecg is not None]
+        if not times or any(t is None for t in times):
+            return float("-inf")
+        return min(t for t in times if t is not None)
+
+    def step(self) -> None:
+        for label, bed in self._beds.items():
+            if label in self._failed:
+                continue
+            try:
+                bed.step()
+            except Exception as exc:
+                # A fault shows on its bed (FAILED, with the reason) and stops only that bed.
+                self._failed.add(label)
+                log.exception("analysis of bed %s failed", label)
+                bed.source.set_status(DriverState.FAILED, f"analysis failed: {exc}")
+
+    @property
+    def failed_beds(self) -> frozenset[str]:
+        return frozenset(self._failed)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="vigil-analysis", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Release drivers that may be waiting on a full tap (lossless mode)."""
+        for bed in self._beds.values():
+            for channel in (bed.ecg, bed.pleth, bed.resp):
+                if channel is not None:
+                    channel.tap.close()
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        self._stop.set()
+        self.close()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        stopped = not self._thread.is_alive()
+        if stopped:
+            self._thread = None
+        return stopped
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK):
+            self.step()

@@ -1,0 +1,181 @@
+"""A recorded ECG played into a bed as if a monitor were sending it: the replay driver.
+
+Paced like the simulated monitor (by a simulation host's thread, its own or one shared by a
+ward) and timestamped in station time from its epoch: sample ``k`` of the record is at
+``epoch + k / fs``, whatever the pacing. The record's reference annotations are written as
+marks on the primary lead when their sample is played. The device is marked simulated, so
+the station never shows a recording as a live patient, and it measures no numerics: Vigil
+computes those itself. At the end of the record it stops with "replay ended" (or starts again
+from the beginning when asked to loop).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from drivers.base import (
+    DeviceDescription,
+    DeviceEvent,
+    DeviceInfo,
+    DriverState,
+    DriverStatus,
+    Mark,
+    SampleSink,
+)
+from drivers.pacing import Pacer
+from drivers.replay.source import ReplaySource
+from drivers.sim.host import SimulationHost
+
+log = logging.getLogger(__name__)
+
+STEP = 0.1  # seconds of record per block
+DISPLAY_LATENCY = 0.3  # seconds: one step plus scheduling margin
+REPLAY_ENDED = "replay ended"
+
+
+class ReplayMonitor:
+    """Plays one WFDB record (see :func:`drivers.replay.load_source`) into a sink."""
+
+    def __init__(
+        self,
+        source: ReplaySource,
+        *,
+        speed: float | None = 1.0,
+        loop: bool = False,
+        epoch: float | None = None,
+        clock: Callable[[], float] = time.time,
+        host: SimulationHost | None = None,
+    ) -> None:
+        self.source = source
+        self._pacer = Pacer(speed)
+        self._loop = loop
+        self._epoch = epoch
+        self._clock = clock
+        self._host = host or SimulationHost(f"replay-{source.name}")
+        self._step = max(1, round(source.fs * STEP))  # samples per block
+        self._position = 0  # samples played since the start, over every loop
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._step_lock = threading.Lock()  # held while a step runs; stop() waits on it
+        self._started = False
+        self._sink: SampleSink | None = None
+        self._status = DriverStatus(DriverState.STOPPED, clock())
+
+    @property
+    def kind(self) -> str:
+        return "replay"
+
+    @property
+    def status(self) -> DriverStatus:
+        return self._status
+
+    @property
+    def played(self) -> float:
+        """Seconds of record played so far (over every loop)."""
+        return self._position / self.source.fs
+
+    def describe(self) -> DeviceDescription:
+        info = DeviceInfo("replay", "Vigil", "WFDB replay", self.source.name, simulated=True)
+        channels = tuple(channel.spec for channel in self.source.channels)
+        return DeviceDescription(info, channels, (), DISPLAY_LATENCY)
+
+    def start(self, sink: SampleSink) -> None:
+        if self._started:
+            raise RuntimeError("a replay can be started only once")
+        self._started = True
+        if self._epoch is None:
+            self._epoch = self._clock()
+        self._sink = sink
+        self._set_status(DriverState.CONNECTED, f"replaying record {self.source.name}")
+        self._pacer.start()
+        self._host.add(self)
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        self._stop.set()
+        self._host.remove(self)
+        if not self._started:
+            return True
+        deadline = time.monotonic() + timeout
+        # Wait for a step under way to finish, so the STOPPED status comes last.
+        if not self._step_lock.acquire(timeout=max(timeout, 0.0)):
+            return False
+        try:
+            if not self._done.is_set():
+                self._finish(DriverState.STOPPED)
+        finally:
+            self._step_lock.release()
+        return self._host.join(max(0.0, deadline - time.monotonic())) if self._host.idle else True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a replay without looping to reach its end; True when it has."""
+        return not self._started or self._done.wait(timeout)
+
+    # -- stepping, called by the host's thread ---------------------------------------------
+
+    def due_at(self) -> float:
+        return self._pacer.due((self._position + self._step) / self.source.fs)
+
+    def step_once(self) -> bool:
+        """Deliver one block; False once the replay is over."""
+        with self._step_lock:
+            if self._stop.is_set() or self._done.is_set():
+                return False
+            n = self.source.n_samples
+            if self._position >= n and not self._loop:
+                self._finish(DriverState.STOPPED, REPLAY_ENDED)
+                return False
+            try:
+                self._deliver(self._position % n, self._position)
+            except Exception as exc:  # a dying driver must be seen on the screen, never vanish
+                log.exception("replay of %s failed", self.source.name)
+                self._finish(DriverState.FAILED, f"replay failed: {exc}")
+                return False
+            return True
+
+    def _deliver(self, first: int, position: int) -> None:
+        """Samples ``first ..`` of the record, played as samples ``position ..`` of the run."""
+        sink = self._require_sink()
+        if first == 0 and position > 0:
+            sink.write_event(DeviceEvent("replay", "record restarted", self._time(position)))
+        count = min(self._step, self.source.n_samples - first)  # a block never wraps
+        t_first = self._time(position)
+        for channel in self.source.channels:
+            sink.write_samples(channel.spec.key, channel.values[first : first + count], t_first)
+        lo, hi = np.searchsorted(self.source.mark_samples, (first, first + count))
+        if hi > lo:
+            offset = position - first
+            marks = [
+                Mark(
+                    self._time(int(self.source.mark_samples[i]) + offset),
+                    self.source.mark_labels[i],
+                )
+                for i in range(int(lo), int(hi))
+            ]
+            sink.write_marks(self.source.primary.key, marks)
+        self._position = position + count
+
+    def _finish(self, state: DriverState, message: str = "") -> None:
+        """The last status; the replay counts as over even if delivering that status fails."""
+        try:
+            self._set_status(state, message)
+        finally:
+            self._done.set()
+
+    def _set_status(self, state: DriverState, message: str) -> None:
+        # Stamped where the replay has got to, which runs ahead of the wall when not paced.
+        self._status = DriverStatus(state, self._time(self._position), message)
+        self._require_sink().write_status(self._status)
+
+    def _require_sink(self) -> SampleSink:
+        if self._sink is None:
+            raise RuntimeError("the replay has not been started")
+        return self._sink
+
+    def _time(self, position: int) -> float:
+        epoch = self._epoch if self._epoch is not None else 0.0
+        return epoch + position / self.source.fs

@@ -1,0 +1,1 @@
+"""Small data files for the tests, and the tool that made them."""

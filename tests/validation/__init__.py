@@ -1,0 +1,1 @@
+"""Validation harnesses: score Vigil's analysis against annotated databases."""
