@@ -17,6 +17,7 @@ from scipy import signal
 from app.analysis.atrial_fibrillation import AfMonitor
 from app.analysis.fibrillation import WINDOW as VF_WINDOW
 from app.analysis.fibrillation import looks_like_vf
+from app.analysis.filters import CausalFilter
 from app.analysis.heart_rate import HeartRateMeter, Hrv, HrvMeter
 from app.analysis.morphology import PREMATURE, BeatClass, MorphologyClassifier
 from app.analysis.qrs import QrsDetector
@@ -30,8 +31,8 @@ BEATS_KEPT = 400  # recent beats kept for the detail view's overlay
 VF_CONFIRM_S = 0.5  # s the wave must keep looking like VF: one odd window is not VF
 VF_RELEASE_S = 3.0
 ORGANISED_BEATS = 5  # in the VF window, at a steady rate, make a rhythm organised
-ORGANISED_RR_CV = 0.1
-FLUTTER_RR_S = 0.24  # above 250/min a regular ventricular wave is flutter, treated as VF  # VF on MIT-BIH 207 varies by 0.2 or more
+ORGANISED_RR_CV = 0.1  # VF on MIT-BIH 207 varies by 0.2 or more
+FLUTTER_RR_S = 0.24  # above 250/min a regular ventricular wave is flutter, treated as VF
 SETTLE_S = 3.0  # s of signal before the first verdict: the quality window must fill
 NO_SIGNAL = frozenset({Verdict.NO_SIGNAL, Verdict.LEAD_OFF})
 
@@ -57,8 +58,7 @@ class EcgAnalyzer:
     def __init__(self, fs: float, config: RhythmConfig | None = None) -> None:
         self.fs = fs
         self._qrs = QrsDetector(fs)
-        self._band = signal.butter(2, (0.5, 40.0), btype="bandpass", fs=fs, output="sos")
-        self._band_state = np.zeros((self._band.shape[0], 2))
+        self._band = CausalFilter(signal.butter(2, (0.5, 40.0), "bandpass", fs=fs, output="sos"))
         self._morphology = MorphologyClassifier(fs)
         self._rate = HeartRateMeter()
         self._hrv = HrvMeter()
@@ -93,6 +93,7 @@ class EcgAnalyzer:
             return []
         self._quality.feed(x)
         self._store(x)
+        self._af.feed_ecg(x)  # the AF monitor reads P waves around the beats that follow
         events: list[RhythmEvent] = []
         for sample in self._qrs.feed(x):
             events += self._beat(int(sample))
@@ -107,7 +108,7 @@ class EcgAnalyzer:
         held = np.where(np.isfinite(x), x, np.nan)
         clean = np.nan_to_num(held, nan=self._last_value, posinf=0.0, neginf=0.0)
         self._last_value = float(clean[-1])
-        y, self._band_state = signal.sosfilt(self._band, clean, zi=self._band_state)
+        y = self._band.run(clean)
         y[~np.isfinite(x)] = np.nan  # morphology must see the gap, not the held value
         self._filtered = np.concatenate([self._filtered, y])
         excess = len(self._filtered) - self._keep

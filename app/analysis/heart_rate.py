@@ -1,7 +1,7 @@
 """Heart rate from RR intervals, averaged as disclosed under IEC 60601-2-27, and HRV.
 
 Averaging (the disclosure the standard asks for): the mean of the last 12 RR intervals. When
-the last 4 intervals all differ from that mean by more than 25 % in the same direction (a
+the last 4 intervals all differ from the 8 before them by more than 20 % in the same direction (a
 sudden change of rate, e.g. the 80 -> 120 and 80 -> 40 bpm step tests) the mean of the last 4
 is used, and so it is when the last 3 intervals all exceed 1.2 s (the usual vendor rule for
 bradycardia). Once a beat is 1.5 RR overdue, the rate shown falls as 60 / time since the last beat,
@@ -17,7 +17,7 @@ import numpy as np
 
 AVERAGE_BEATS = 12
 FAST_BEATS = 4
-STEP_CHANGE = 0.25  # relative change of RR that counts as a sudden change of rate
+STEP_CHANGE = 0.2  # relative change of RR that counts as a sudden change of rate
 SLOW_RR = 1.2  # s
 OVERDUE = 1.5  # x mean RR: later than a compensatory pause, the shown rate starts falling
 MIN_INTERVALS = 3  # before any rate is shown
@@ -50,12 +50,15 @@ class HeartRateMeter:
             return None
         rr = list(self._rr)
         mean = sum(rr) / len(rr)
-        recent = rr[-FAST_BEATS:]
-        faster = all(r < mean * (1 - STEP_CHANGE) for r in recent)
-        slower = all(r > mean * (1 + STEP_CHANGE) for r in recent)
-        if len(recent) == FAST_BEATS and (faster or slower or all(r > SLOW_RR for r in rr[-3:])):
-            mean = sum(recent) / len(recent)
-        mean = max(mean, since_last_beat)
+        recent, before = rr[-FAST_BEATS:], rr[:-FAST_BEATS]
+        if before:
+            previous = sum(before) / len(before)
+            faster = all(r < previous * (1 - STEP_CHANGE) for r in recent)
+            slower = all(r > previous * (1 + STEP_CHANGE) for r in recent)
+            if faster or slower or all(r > SLOW_RR for r in rr[-3:]):
+                mean = sum(recent) / len(recent)
+        if since_last_beat > OVERDUE * mean:
+            mean = since_last_beat
         return 60.0 / mean
 
 

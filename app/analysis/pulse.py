@@ -36,8 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, lfilter, sosfilt_zi
+from scipy.signal import butter
 
+from app.analysis.filters import CausalFilter
 from app.analysis.quality import (
     OUT_OF_RANGE,
     ChannelConfig,
@@ -63,8 +64,8 @@ RELATIVE_THRESHOLD = 0.5  # of the largest recent rise; a dicrotic wave rises ~2
 # pleth in cardiac arrest yields a "rate" from its noise.
 MIN_PULSE = 0.02
 REFRACTORY = 0.17  # s between beats
-EARLY = 0.65  # of the median interval: a beat this soon must be nearly as large as the last
-EARLY_MIN_RISE = 0.7  # of the last beat's rise
+EARLY = 0.65  # of the median interval: two beats this close must rise by similar amounts,
+EARLY_MIN_RISE = 0.7  # the smaller by at least this share of the larger
 SETTLE = 1.0  # s after a (re)start before beats count: the band-pass is still settling
 INTERVALS = 8  # beat intervals the median is taken over
 MIN_INTERVALS = 4
@@ -78,6 +79,8 @@ OVERDUE_MIN = 2 * 60.0 / MIN_BPM  # s; two beats missed at the slowest rate we r
 
 @dataclass(frozen=True, slots=True)
 class PulseRate:
+    """The pulse rate estimate at one moment, and why there is none when there is none."""
+
     bpm: float | None  # None unless status is VALID
     status: RateStatus
     reason: str
@@ -99,7 +102,7 @@ class PulseRateAnalyser:
         self.hop = hop_samples(fs)
         self.min_pulse = min_pulse
         self._sqi = QualityAnalyser(fs, config)
-        self._filter = _Biquads(butter(2, BAND_HZ, btype="bandpass", fs=fs, output="sos"))
+        self._filter = CausalFilter(butter(2, BAND_HZ, btype="bandpass", fs=fs, output="sos"))
         self._step = max(1, int(fs // DECIMATED_MIN_HZ))  # decimation factor
         rate = fs / self._step
         self._reach = max(1, round(UPSTROKE / 2 * rate))  # the rise at p is y[p+r] - y[p-r]
@@ -173,11 +176,11 @@ class PulseRateAnalyser:
         self._scan()
 
     def _scan(self) -> None:
-        """Decide every sample whose ±HALF_WIDTH neighbourhood is complete."""
+        """Decide every sample whose rises within ±HALF_WIDTH are all known."""
         y, base, reach, half = self._wave, self._wave_start, self._reach, self._half
         detect_from = math.ceil(self._detect_from / self._step)
         lo = max(self._scan_from, detect_from, base + reach) - base
-        hi = y.size - half
+        hi = y.size - half - reach
         if hi > lo:
             rise = np.full(y.size, -np.inf)  # -inf where the 128 ms are not all there
             rise[reach:-reach] = y[2 * reach :] - y[: -2 * reach]
@@ -267,31 +270,6 @@ def _mid_rise(y: FloatArray, p: int, reach: int) -> float:
     step = float(y[m + 1] - y[m])
     fraction = (level - float(y[m])) / step if step > 0.0 else 0.5
     return m + min(max(fraction, 0.0), 1.0)
-
-
-class _Biquads:
-    """A causal filter as second-order sections, its state carried from call to call.
-
-    It restarts in the steady state of its first input sample, so a gap or the start of a
-    record never rings through it.
-    """
-
-    def __init__(self, sos: FloatArray) -> None:
-        self._sections = [(row[:3], row[3:]) for row in sos]
-        self._unit_state = sosfilt_zi(sos)
-        self._state: FloatArray | None = None
-
-    def reset(self) -> None:
-        self._state = None
-
-    def run(self, x: FloatArray) -> FloatArray:
-        if self._state is None:
-            self._state = self._unit_state * x[0]
-        y = x
-        for k, (b, a) in enumerate(self._sections):
-            # lfilter per section is sosfilt's arithmetic with less overhead per call.
-            y, self._state[k] = lfilter(b, a, y, zi=self._state[k])
-        return np.asarray(y, dtype=np.float64)
 
 
 def pulse_rates(

@@ -4,9 +4,9 @@ The method follows Pan & Tompkins (1985) with changes for bounded latency:
 
 1. a causal 5-18 Hz band-pass, its first difference squared, and a 120 ms moving
    integration (MWI) turn each QRS complex into one hump;
-2. a sample is a candidate when its MWI is the largest of the previous 200 ms and of the
-   next ``DECISION_DELAY`` (a fixed look-ahead, so every decision is made at most
-   ~250 ms after the R peak);
+2. a sample is a candidate when its MWI is the largest of the previous 200 ms and of a
+   look-ahead of up to ``DECISION_DELAY``, cut short so that no decision comes later than
+   ``MAX_LATENCY`` (290 ms) after its R peak;
 3. a candidate is a beat when it clears an adaptive threshold between the noise level and
    the signal level (medians of recent peak heights, so one artefact cannot blind the
    detector); the threshold halves when a beat is overdue (1.66 x the median RR), which
@@ -27,14 +27,18 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal
 
+from app.analysis.filters import CausalFilter
+
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.int64]
 
 MIN_RATE, MAX_RATE = 100.0, 2000.0
 BAND_HZ = (5.0, 18.0)
-INTEGRATION = 0.12  # s, about the widest normal QRS
+INTEGRATION = 0.10  # s, about a normal QRS
 REFRACTORY = 0.2  # s, no two beats closer than this (300 bpm)
-DECISION_DELAY = 0.18  # s of look-ahead after an MWI peak
+DECISION_DELAY = 0.18  # s of look-ahead after an MWI peak, when the latency budget allows
+MIN_DECISION_DELAY = 0.08  # s of look-ahead every candidate gets
+MAX_LATENCY = 0.29  # s from an R peak to its decision (the requirement is 0.3)
 T_WAVE_WINDOW = 0.36  # s after a beat where a weak-sloped candidate is a T wave
 LEARNING = 2.0  # s of signal used to set the first thresholds
 HISTORY = 8  # beats and noise peaks the levels are taken over
@@ -49,6 +53,7 @@ MIN_QRS_MV = 0.05  # a band-passed QRS smaller than this is noise, not a beat
 class Beat:
     sample: int  # R peak, in samples since the start of the stream
     detected_at: int  # the sample count when the decision was made
+    decidable_at: int  # the earliest sample count at which it could be (peak + look-ahead)
     height: float  # MWI peak height (signal energy)
     slope: float  # steepest band-passed slope in the QRS, mV per sample
 
@@ -61,12 +66,14 @@ class QrsDetector:
             raise ValueError(f"QRS detection needs {MIN_RATE:g}-{MAX_RATE:g} Hz, got {fs:g}")
         self.fs = fs
         self._sos = signal.butter(2, BAND_HZ, btype="bandpass", fs=fs, output="sos")
-        self._sos_state = np.zeros((self._sos.shape[0], 2))
+        self._band_pass = CausalFilter(self._sos)
         self._width = max(1, round(INTEGRATION * fs))
         self._mwi_taps = np.full(self._width, 1.0 / self._width)
         self._mwi_state = np.zeros(self._width - 1)
         self._back = round(REFRACTORY * fs)
         self._ahead = round(DECISION_DELAY * fs)
+        self._min_ahead = max(1, round(MIN_DECISION_DELAY * fs))
+        self._max_latency = round(MAX_LATENCY * fs)
         self._delay = _group_delay(self._sos, fs)
         self._keep = self._back + self._width + self._delay + round(0.1 * fs)
         # History of the last samples: raw (gap-held), band-passed, integrated.
@@ -98,7 +105,7 @@ class QrsDetector:
         x = self._clean(np.asarray(chunk, dtype=np.float64).ravel())
         if x.size == 0:
             return np.zeros(0, np.int64)
-        band, self._sos_state = signal.sosfilt(self._sos, x, zi=self._sos_state)
+        band = self._band_pass.run(x)
         slope = np.diff(band, prepend=self._last_band)
         self._last_band = float(band[-1])
         energy, self._mwi_state = signal.lfilter(
@@ -108,13 +115,13 @@ class QrsDetector:
         self._raw = np.concatenate([self._raw, x])
         self._band = np.concatenate([self._band, band])
         self._mwi = np.concatenate([self._mwi, mwi])
-        found = self._scan(self.samples_seen - self._ahead)
+        found = self._scan()
         self._trim()
         return found
 
     def flush(self) -> IndexArray:
         """Decide the candidates still waiting for look-ahead: the stream has ended."""
-        return self._scan(self.samples_seen, final=True)
+        return self._scan(final=True)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -132,13 +139,32 @@ class QrsDetector:
             self._last_value = float(x[-1])
         return x
 
-    def _scan(self, stop: int, final: bool = False) -> IndexArray:
+    def _scan(self, final: bool = False) -> IndexArray:
+        """Decide every candidate whose look-ahead is complete (all of them at the end)."""
+        seen = self.samples_seen
+        stop = seen if final else seen - self._min_ahead
         if not self._learned and not self._learn(stop, final):
             return np.zeros(0, np.int64)
         start = max(self._scan_from, self._base)
         if stop <= start:
             return np.zeros(0, np.int64)
-        found = [beat.sample for beat in map(self._decide, self._candidates(start, stop)) if beat]
+        found: list[int] = []
+        for candidate in self._candidates(start, stop):
+            local = candidate - self._base
+            r_peak, slope, amplitude = self._locate(local)
+            # Look ahead as far as the latency budget allows: up to DECISION_DELAY, but
+            # never so far that the R peak waits more than MAX_LATENCY.
+            budget = r_peak + self._max_latency - candidate - 1
+            ahead = min(self._ahead, max(self._min_ahead, budget))
+            if not final and candidate + ahead >= seen:
+                self._scan_from = candidate  # come back when its look-ahead is complete
+                return np.asarray(found, np.int64)
+            following = self._mwi[local + 1 : local + ahead + 1]
+            if following.size and self._mwi[local] < following.max():
+                continue  # a larger hump follows within the look-ahead: this is not the peak
+            beat = self._decide(candidate, r_peak, slope, amplitude, ahead)
+            if beat is not None:
+                found.append(beat.sample)
         self._scan_from = stop
         return np.asarray(found, np.int64)
 
@@ -160,20 +186,20 @@ class QrsDetector:
         """Stream indices in [start, stop) whose MWI tops the 200 ms before and the
         look-ahead after (ties go to the earliest sample)."""
         first = max(0, start - self._base - self._back)
-        last = min(len(self._mwi), stop - self._base + self._ahead + 1)
+        last = min(len(self._mwi), stop - self._base + self._min_ahead + 1)
         seg = self._mwi[first:last]
         idx = np.arange(start - self._base - first, stop - self._base - first)
         behind = _window_max(seg, idx - self._back, self._back)
-        ahead = _window_max(seg, idx + 1, self._ahead)
+        ahead = _window_max(seg, idx + 1, self._min_ahead)
         ahead[idx + 1 >= len(seg)] = -1.0
         behind[idx == 0] = -1.0
         peak = (seg[idx] > behind) & (seg[idx] >= ahead) & (seg[idx] > 0)
         return [int(i) + first + self._base for i in idx[peak]]
 
-    def _decide(self, candidate: int) -> Beat | None:
-        local = candidate - self._base
-        height = float(self._mwi[local])
-        r_peak, slope, amplitude = self._locate(local)
+    def _decide(
+        self, candidate: int, r_peak: int, slope: float, amplitude: float, ahead: int
+    ) -> Beat | None:
+        height = float(self._mwi[candidate - self._base])
         since = None if self._last_beat is None else r_peak - self._last_beat.sample
         if since is not None and since < self._back:
             return None
@@ -184,7 +210,7 @@ class QrsDetector:
         if self._is_t_wave(since, slope):
             self._noise_peaks.append(min(height, self._signal_level()))
             return None
-        beat = Beat(r_peak, self.samples_seen, height, slope)
+        beat = Beat(r_peak, self.samples_seen, candidate + ahead + 1, height, slope)
         self._accept(beat, since)
         return beat
 

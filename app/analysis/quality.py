@@ -59,8 +59,8 @@ class RateStatus(enum.Enum):
     VALID = "valid"
     LOW_QUALITY = "low quality"  # the waveform is noisy or has artefact: no rate
     ACQUIRING = "acquiring"  # too few beats or breaths since the start or since a gap
-    NO_SIGNAL = "no signal"  # the waveform is missing, flat or saturated
-    NOT_DETECTED = "not detected"  # signal present, but no beat or breath for too long
+    NO_SIGNAL = "no signal"  # the waveform is missing or saturated (a pleth also when flat)
+    NOT_DETECTED = "not detected"  # signal there (or a flat impedance), no beat or breath
     IRREGULAR = "irregular"  # intervals too scattered to be one rhythm
     OUT_OF_RANGE = "out of range"
 
@@ -109,7 +109,7 @@ CHANNEL_CONFIGS: dict[str, ChannelConfig] = {
     # peak-to-peak) cannot hide a perfused pulse.
     "pleth": ChannelConfig(
         label="Pleth",
-        unit="",
+        unit="a.u.",
         window_s=4.0,
         flat_pp=0.01,
         artefact_pp=5.0,
@@ -141,6 +141,8 @@ CHANNEL_CONFIGS: dict[str, ChannelConfig] = {
 
 @dataclass(frozen=True, slots=True)
 class Quality:
+    """The judgement on one channel's recent window."""
+
     verdict: Verdict
     score: float  # 0..1, above 0.5 only when GOOD
     reason: str  # short and human: "ECG noisy (noise 40 % of in-band power)"
@@ -228,6 +230,7 @@ def judge(window: FloatArray, fs: float, config: ChannelConfig, sample_index: in
     pp = float(valid.max() - valid.min()) if valid.size else None
     start, stop = _longest_run(~missing) if n_missing else (0, window.size)
 
+    noise_share = None
     lost = min(round(LOST_AFTER * fs), window.size)
     if n_missing and lost and missing[-lost:].all():
         verdict, score, why = Verdict.NO_SIGNAL, 0.0, "signal lost"
@@ -243,14 +246,9 @@ def judge(window: FloatArray, fs: float, config: ChannelConfig, sample_index: in
         noise = _noise(segment if all_in_range else segment[in_range[start:stop]], fs, config)
         clipping = _clipping(window, missing, in_range, pp=pp, fs=fs, config=config)
         verdict, score, why = _verdict(gap, pp, clipping, noise, config)
-        return Quality(
-            verdict, score, f"{config.label} {verdict.value} ({why})", config.label,
-            sample_index, pp, noise[0], gap,
-        )  # fmt: skip
-    return Quality(
-        verdict, score, f"{config.label} {verdict.value} ({why})", config.label,
-        sample_index, pp, None, gap,
-    )  # fmt: skip
+        noise_share = noise[0]
+    reason = f"{config.label} {verdict.value} ({why})"
+    return Quality(verdict, score, reason, config.label, sample_index, pp, noise_share, gap)
 
 
 def _verdict(
@@ -341,6 +339,8 @@ class _SpectralPlan:
 
 @functools.lru_cache(maxsize=32)
 def _plan(n: int, fs: float, config: ChannelConfig) -> _SpectralPlan | None:
+    if n < 4:  # too short for a spectrum (the samples in range may be few or none)
+        return None
     nyquist, df = fs / 2.0, fs / n
     if nyquist >= 1.25 * config.noise_above_hz:
         top = hf_low = config.noise_above_hz
@@ -351,7 +351,7 @@ def _plan(n: int, fs: float, config: ChannelConfig) -> _SpectralPlan | None:
     low = max(config.band_low_hz, df)  # never the DC bin
     in_band = slice(math.ceil(low / df), math.ceil(top / df))
     above = slice(math.ceil(hf_low / df), math.floor(hf_high / df) + 1)
-    if in_band.stop <= in_band.start or above.stop <= above.start or n < 4:
+    if in_band.stop <= in_band.start or above.stop <= above.start:
         return None
     taper = np.hanning(n)
     return _SpectralPlan(taper, 2.0 / (fs * float(np.sum(taper**2))), df, in_band, above, top - low)

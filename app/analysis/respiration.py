@@ -16,7 +16,9 @@
    threshold and would pass for breathing), or when no breath has been seen for 20 s. Every
    estimate reports the time since the last detected breath (or since the analysis started),
    which an apnoea alarm can use directly; it is meaningful only while the status says the
-   signal is there (not NO_SIGNAL or LOW_QUALITY).
+   signal is there (not NO_SIGNAL or LOW_QUALITY). A flat impedance counts as present but
+   without breaths (NOT_DETECTED): with the leads on, that is what apnoea looks like when no
+   cardiogenic ripple shows, and calling it "no signal" would hide the apnoea.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, lfilter, sosfilt_zi
+from scipy.signal import butter
 
+from app.analysis.filters import CausalFilter
 from app.analysis.quality import (
     OUT_OF_RANGE,
     ChannelConfig,
@@ -61,6 +64,8 @@ NOT_DETECTED_AFTER = 20.0  # s without a breath: no rate (the usual apnoea alarm
 
 @dataclass(frozen=True, slots=True)
 class RespirationRate:
+    """The respiration rate estimate at one moment, and the time since the last breath."""
+
     per_min: float | None  # breaths per minute; None unless status is VALID
     status: RateStatus
     reason: str
@@ -83,7 +88,7 @@ class RespirationRateAnalyser:
         self.min_breath = min_breath
         self._sqi = QualityAnalyser(fs, config)
         band = (HIGH_PASS_HZ, LOW_PASS_HZ)
-        self._filter = _Biquads(butter(2, band, btype="bandpass", fs=fs, output="sos"))
+        self._filter = CausalFilter(butter(2, band, btype="bandpass", fs=fs, output="sos"))
         self._step = max(1, int(fs // DECIMATED_MIN_HZ))
         self._pending = np.empty(self.hop)
         self._filled = 0
@@ -109,8 +114,7 @@ class RespirationRateAnalyser:
         return self._estimate
 
     def recent_breaths(self) -> tuple[float, ...]:
-        """Sample indices (fractional) of the last breaths since the start or the last gap; the
-        newest may still be replaced by a better candidate close after it."""
+        """Sample indices (fractional) of the last breaths since the start or the last gap."""
         return tuple(self._breaths)
 
     def _reset(self, index: int) -> None:
@@ -209,6 +213,9 @@ class RespirationRateAnalyser:
         def result(status: RateStatus, reason: str, rate: float | None = None) -> RespirationRate:
             return RespirationRate(rate, status, reason, now, n, since, quality)
 
+        if quality.verdict is Verdict.FLAT:
+            # With the leads on, a flat impedance is apnoea without a cardiogenic ripple.
+            return result(RateStatus.NOT_DETECTED, quality.reason)
         if quality.verdict is not Verdict.GOOD:
             noisy = quality.verdict in {Verdict.NOISY, Verdict.ARTEFACT}
             return result(RateStatus.LOW_QUALITY if noisy else RateStatus.NO_SIGNAL, quality.reason)
@@ -220,31 +227,6 @@ class RespirationRateAnalyser:
         if not MIN_PER_MIN <= rate <= MAX_PER_MIN:
             return result(RateStatus.OUT_OF_RANGE, f"{rate:.0f} /min is outside 4-120")
         return result(RateStatus.VALID, f"median of {n} breath intervals", rate)
-
-
-class _Biquads:
-    """A causal filter as second-order sections, its state carried from call to call.
-
-    It restarts in the steady state of its first input sample, so a gap or the start of a
-    record never rings through it.
-    """
-
-    def __init__(self, sos: FloatArray) -> None:
-        self._sections = [(row[:3], row[3:]) for row in sos]
-        self._unit_state = sosfilt_zi(sos)
-        self._state: FloatArray | None = None
-
-    def reset(self) -> None:
-        self._state = None
-
-    def run(self, x: FloatArray) -> FloatArray:
-        if self._state is None:
-            self._state = self._unit_state * x[0]
-        y = x
-        for k, (b, a) in enumerate(self._sections):
-            # lfilter per section is sosfilt's arithmetic with less overhead per call.
-            y, self._state[k] = lfilter(b, a, y, zi=self._state[k])
-        return np.asarray(y, dtype=np.float64)
 
 
 def respiration_rates(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -73,11 +74,15 @@ RHYTHM_TEXT = {
 class AnalysisSource:
     """The driver of a bed's derived numbers. It has no thread: the service writes for it."""
 
-    def __init__(self, bed_label: str, numerics: tuple[NumericSpec, ...]) -> None:
+    def __init__(
+        self, bed_label: str, numerics: tuple[NumericSpec, ...], clock: Callable[[], float]
+    ) -> None:
         self._serial = f"{bed_label}-analysis"
         self._numerics = numerics
+        self._clock = clock  # the analysis's own time line, which runs ahead headless
         self._sink: SampleSink | None = None
-        self._status = DriverStatus(DriverState.STOPPED, time.time())
+        # Connected from birth: it computes whenever its bed's monitor delivers.
+        self._status = DriverStatus(DriverState.CONNECTED, clock())
 
     @property
     def kind(self) -> str:
@@ -93,7 +98,6 @@ class AnalysisSource:
 
     def start(self, sink: SampleSink) -> None:
         self._sink = sink
-        self.set_status(DriverState.CONNECTED, "")
 
     def stop(self, timeout: float = 2.0) -> bool:
         if self._status.state is not DriverState.STOPPED:
@@ -101,7 +105,7 @@ class AnalysisSource:
         return True
 
     def set_status(self, state: DriverState, message: str) -> None:
-        self._status = DriverStatus(state, time.time(), message)
+        self._status = DriverStatus(state, self._clock(), message)
         if self._sink is not None:
             self._sink.write_status(self._status)
 
@@ -180,9 +184,12 @@ class BedAnalysis:
             numerics += [PR] if self.ecg is not None else [HR_FROM_PLETH, PR]
         if self.resp is not None:
             numerics.append(RR)
-        self.source = AnalysisSource(device.bed_label, tuple(numerics))
-        self.marks = MarkStore()  # Vigil's beat labels, for the detail view's overlay
         self.analysed_until: float | None = None
+        self.source = AnalysisSource(device.bed_label, tuple(numerics), self._now)
+        self.marks = MarkStore()  # Vigil's beat labels, for the detail view's overlay
+
+    def _now(self) -> float:
+        return self.analysed_until if self.analysed_until is not None else time.time()
 
     @property
     def has_channels(self) -> bool:

@@ -123,3 +123,42 @@ def test_a_mixed_ward_writes_every_event_in_time_order(tmp_path: Path) -> None:
     assert [e["t"] for e in body] == sorted(e["t"] for e in body)
     kinds = {e["type"] for e in body}
     assert {"scenario", "device", "condition", "nibp"} <= kinds
+
+
+def rhythm_events(events: list[dict[str, Any]], bed: str = "Bed 01") -> list[tuple[float, str]]:
+    return [(e["t"], e["name"]) for e in events if e["type"] == "rhythm" and e["bed"] == bed]
+
+
+@pytest.mark.parametrize(("scenario", "name", "limit"), [("vt", "VT", 5.0), ("vf", "VF", 5.0)])
+def test_simulate_reports_lethal_rhythms_in_time(
+    tmp_path: Path, scenario: str, name: str, limit: float
+) -> None:
+    events = simulate(tmp_path, "--scenario", scenario, "--duration", "40", "--speed", "max")
+    onset = next(e["t"] for e in events if e["type"] == "scenario")
+    found = [t for t, n in rhythm_events(events) if n == name]
+    assert found, rhythm_events(events)
+    assert 0.0 < found[0] - onset <= limit
+    assert all(n != name for t, n in rhythm_events(events) if t < onset)
+
+
+def test_simulate_reports_asystole_and_the_pause_before_it(tmp_path: Path) -> None:
+    events = simulate(tmp_path, "--scenario", "asystole", "--duration", "40", "--speed", "max")
+    onset = next(e["t"] for e in events if e["type"] == "scenario")
+    asystole = [t for t, n in rhythm_events(events) if n == "ASYSTOLE"]
+    assert asystole
+    # The last beat came at or before the onset, so this bounds the delay after it from below.
+    assert 4.0 <= asystole[0] - onset <= 4.5
+    pauses = [e["t"] for e in events if e["type"] == "ectopy" and e["name"] == "PAUSE"]
+    assert pauses
+    assert pauses[0] < asystole[0]
+
+
+def test_simulate_rhythm_events_are_in_time_order_for_every_bed(tmp_path: Path) -> None:
+    events = simulate(tmp_path, "--beds", "16", "--duration", "40", "--speed", "max")
+    times = [e["t"] for e in events if e["type"] in ("rhythm", "ectopy")]
+    assert times == sorted(times)
+    labelled = {e["bed"] for e in events if e["type"] == "rhythm"}
+    assert len(labelled) == 16
+    names = {(e["bed"], e["name"]) for e in events if e["type"] == "rhythm"}
+    assert ("Bed 08", "VT") in names  # the demo ward's VT bed
+    assert ("Bed 11", "NO_SIGNAL") in names  # its lead-off bed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from app.analysis.quality import RateStatus, Verdict, hop_samples
 from drivers.sim import PhysiologyState
 from tests.unit.sim_helpers import heart_rate, r_peaks, run
 
-Array = np.ndarray
+Array = npt.NDArray[np.float64]
 
 
 def beat_times(

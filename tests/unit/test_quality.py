@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,7 +24,7 @@ from app.analysis.quality import (
 from drivers.sim import PhysiologyState
 from tests.unit.sim_helpers import run
 
-Array = np.ndarray
+Array = npt.NDArray[np.float64]
 
 
 # (offset from the R peak in s, amplitude in mV, Gaussian width in s) of P, R, S and T
@@ -54,7 +57,7 @@ def resp(fs: float, seconds: float, *, rate: float = 15.0, seed: int = 0) -> Arr
     return 0.25 * np.sin(2 * np.pi * rate / 60.0 * t) + cardiac + rng.normal(0.0, 0.005, t.size)
 
 
-CLEAN = {"ecg": ecg, "pleth": pleth, "resp": resp}
+CLEAN: dict[str, Callable[[float, float], Array]] = {"ecg": ecg, "pleth": pleth, "resp": resp}
 
 
 def after(qualities: list[Quality], fs: float, t0: float, t1: float = np.inf) -> list[Quality]:

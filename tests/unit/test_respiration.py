@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from app.analysis.respiration import RespirationRate, RespirationRateAnalyser, r
 from drivers.sim import PhysiologyState
 from tests.unit.sim_helpers import run
 
-Array = np.ndarray
+Array = npt.NDArray[np.float64]
 
 
 def breath_onsets(
@@ -54,12 +55,11 @@ def impedance(
     y = depths[k] * np.where(phase < 0.4, rise, fall)
     y += cardiac * np.maximum(0.0, np.sin(2 * np.pi * hr / 60.0 * t)) ** 8
     y += 0.3 * np.sin(2 * np.pi * 0.01 * t + 0.5)
-    return y + rng.normal(0.0, noise, t.size)
+    return np.asarray(y + rng.normal(0.0, noise, t.size), dtype=np.float64)
 
 
-def steady(rate: float, fs: float, seconds: float, **options: float) -> Array:
-    onsets = breath_onsets(lambda _: rate, seconds, jitter=0.01)
-    return impedance(onsets, fs, seconds, **options)
+def steady(rate: float, fs: float, seconds: float, *, hr: float = 75.0) -> Array:
+    return impedance(breath_onsets(lambda _: rate, seconds, jitter=0.005), fs, seconds, hr=hr)
 
 
 def at(
@@ -153,12 +153,17 @@ def test_a_gap_gives_no_rate_then_it_recovers() -> None:
     assert within(at(estimates, fs, 65.0), 15.0, 1.0)
 
 
-def test_a_flat_line_gives_no_rate() -> None:
+def test_a_flat_line_gives_no_rate_and_counts_as_no_breathing() -> None:
+    # Leads on and nothing moving: apnoea, not a missing signal, or the alarm would be lost.
     fs = 62.5
-    x = np.full(round(40 * fs), 2.0) + np.random.default_rng(1).normal(0.0, 0.001, round(40 * fs))
-    estimates = at(respiration_rates(x, fs), fs, 5.0)
-    assert statuses(estimates) == {RateStatus.NO_SIGNAL}
-    assert all("flat" in e.reason for e in estimates)
+    x = steady(15.0, fs, 60.0)
+    x[round(20 * fs) :] = 2.0 + np.random.default_rng(1).normal(0.0, 0.001, round(40 * fs))
+    estimates = respiration_rates(x, fs)
+    flat = at(estimates, fs, 24.0)
+    assert statuses(flat) == {RateStatus.NOT_DETECTED}
+    assert {e.per_min for e in flat} == {None}
+    assert all("flat" in e.reason for e in flat)
+    assert flat[-1].seconds_since_breath > 35.0
 
 
 def test_noise_alone_never_gives_a_rate() -> None:
@@ -200,7 +205,7 @@ def offline_breaths(resp: Array, fs: float) -> Array:
     """Breaths found with a zero-phase filter that sees every sample in advance, in seconds."""
     smooth = sosfiltfilt(butter(2, [0.05, 2.0], btype="bandpass", fs=fs, output="sos"), resp)
     peaks, _ = find_peaks(smooth, prominence=0.2)  # simulated breaths are ~0.6 ohm deep
-    return peaks / fs
+    return np.asarray(peaks, dtype=np.float64) / fs
 
 
 @pytest.mark.parametrize(("rr", "hr"), [(6.0, 60.0), (12.0, 75.0), (30.0, 110.0), (60.0, 150.0)])
