@@ -431,11 +431,14 @@ def _p_wave_features(p_waves: FloatArray, qrs_amplitude: float) -> tuple[float, 
 
 
 def _medoid(qrs: Sequence[FloatArray]) -> FloatArray:
-    """The QRS that correlates best, in the median, with the others."""
+    """The QRS that correlates best, in the median, with the others among the steep ones: a
+    detector that also picks up T waves must not teach the template a T wave."""
     stack = np.array(qrs)
-    unit = stack / np.maximum(np.linalg.norm(stack, axis=1, keepdims=True), EPS)
+    slope = np.abs(np.diff(stack, axis=1)).max(axis=1)
+    steep = stack[slope >= 0.5 * float(np.percentile(slope, 75))]
+    unit = steep / np.maximum(np.linalg.norm(steep, axis=1, keepdims=True), EPS)
     best = int(np.argmax(np.median(unit @ unit.T, axis=1)))
-    medoid: FloatArray = stack[best].copy()
+    medoid: FloatArray = steep[best].copy()
     return medoid
 
 

@@ -28,10 +28,11 @@ FloatArray = npt.NDArray[np.float64]
 
 KEEP_S = 6.0  # s of filtered ECG kept for morphology and VF
 BEATS_KEPT = 400  # recent beats kept for the detail view's overlay
-VF_CONFIRM_S = 0.5  # s the wave must keep looking like VF: one odd window is not VF
+VF_CONFIRM_S = 0.5  # s the wave must keep looking like VF: the tail of a VT run is not VF
 VF_RELEASE_S = 3.0
-ORGANISED_BEATS = 5  # in the VF window, at a steady rate, make a rhythm organised
-ORGANISED_RR_CV = 0.1  # VF on MIT-BIH 207 varies by 0.2 or more
+VF_EVERY_S = 0.25  # s between VF-filter checks: often enough, and the filter is not free
+ORGANISED_BEATS = 6  # in the VF window, at a steady rate, make a rhythm organised
+ORGANISED_JUMP = 0.08  # median beat-to-beat RR change / mean RR below which beats are regular
 FLUTTER_RR_S = 0.24  # above 250/min a regular ventricular wave is flutter, treated as VF
 SETTLE_S = 3.0  # s of signal before the first verdict: the quality window must fill
 NO_SIGNAL = frozenset({Verdict.NO_SIGNAL, Verdict.LEAD_OFF})
@@ -74,6 +75,11 @@ class EcgAnalyzer:
         self._last_beat: DetectedBeat | None = None
         self._vf_since: int | None = None  # sample since which the wave has looked like VF
         self._vf_last = 0  # the last sample at which it did
+        self._vf = False
+        self._vf_checked = 0  # sample of the last VF-filter check
+        self._fibrillating = False
+        self._hrv_at = 0
+        self._hrv_cached: Hrv | None = None
         self.beats: deque[DetectedBeat] = deque(maxlen=BEATS_KEPT)
         self._snapshot = EcgAnalysis(
             0, None, RhythmLabel.LEARNING, 0.0, None, self._quality_now(), None
@@ -156,8 +162,11 @@ class EcgAnalyzer:
             self._rate.reset()
         since = None if self._last_beat is None else now - self._last_beat.sample / self.fs
         rate = self._rate.bpm(since if since is not None else 0.0) if signal_ok else None
-        vf_window = self._window(seen - round(VF_WINDOW * self.fs), seen)
-        vf = self._vf_state(seen, signal_ok and looks_like_vf(vf_window, self.fs))
+        if seen - self._vf_checked >= VF_EVERY_S * self.fs or not signal_ok:
+            self._vf_checked = seen
+            vf_window = self._window(seen - round(VF_WINDOW * self.fs), seen)
+            self._fibrillating = signal_ok and looks_like_vf(vf_window, self.fs)
+        vf = self._vf_state(seen, self._fibrillating)
         events = self._rhythm.update(
             Observation(now, seen / self.fs, rate, vf, self._af.in_af, signal_ok)
         )
@@ -168,22 +177,27 @@ class EcgAnalyzer:
             heart_rate=rate,
             rhythm=self._rhythm.label,
             pvc_per_minute=self._rhythm.pvc_per_minute,
-            hrv=self._hrv.value(),
+            hrv=self._hrv_now(seen),
             quality=quality,
             last_beat=None if self._last_beat is None else self._last_beat.sample,
         )
         return events
 
     def _vf_state(self, seen: int, fibrillating: bool) -> bool:
-        """VF once the wave has looked fibrillatory (and unorganised) for VF_CONFIRM_S; it
-        ends only after VF_RELEASE_S without, so a detected wave of VF is not a recovery."""
+        """VF once the wave has looked fibrillatory (and unorganised) without a break for
+        VF_CONFIRM_S; it ends only after VF_RELEASE_S without, so one organised-looking
+        stretch inside VF is not a recovery."""
         if fibrillating and not self._organised(seen):
             self._vf_last = seen
             if self._vf_since is None:
                 self._vf_since = seen
-        elif self._vf_since is not None and seen - self._vf_last > VF_RELEASE_S * self.fs:
-            self._vf_since = None
-        return self._vf_since is not None and seen - self._vf_since >= VF_CONFIRM_S * self.fs
+            if seen - self._vf_since >= VF_CONFIRM_S * self.fs:
+                self._vf = True
+        elif not self._vf:
+            self._vf_since = None  # confirmation needs an unbroken run
+        elif seen - self._vf_last > VF_RELEASE_S * self.fs:
+            self._vf, self._vf_since = False, None
+        return self._vf
 
     def _organised(self, seen: int) -> bool:
         """Regular beats in the VF window: a fast monomorphic VT also leaks little through
@@ -194,7 +208,16 @@ class EcgAnalyzer:
             return False
         rr = np.diff(recent)
         mean = float(rr.mean())
-        return mean >= FLUTTER_RR_S * self.fs and float(rr.std()) / mean < ORGANISED_RR_CV
+        # Successive differences, not spread: a change of rate (VT ending) is one step,
+        # fibrillation is a jump at every beat.
+        jumps = float(np.median(np.abs(np.diff(rr)))) / mean
+        return mean >= FLUTTER_RR_S * self.fs and jumps < ORGANISED_JUMP
+
+    def _hrv_now(self, seen: int) -> Hrv | None:
+        """HRV over five minutes changes slowly: recomputed once a second of signal."""
+        if seen - self._hrv_at >= self.fs:
+            self._hrv_at, self._hrv_cached = seen, self._hrv.value()
+        return self._hrv_cached
 
     def _quality_now(self) -> Quality:
         return with_lead_off(self._quality.quality(), self._lead_off)

@@ -42,5 +42,6 @@ def looks_like_vf(ecg: FloatArray, fs: float) -> bool:
     """The last WINDOW seconds of baseline-free ECG are a fibrillatory wave."""
     if ecg.size == 0 or not np.isfinite(ecg).all():
         return False
-    amplitude = float(np.percentile(ecg, 95) - np.percentile(ecg, 5))
+    low, high = np.percentile(ecg, [5.0, 95.0])
+    amplitude = float(high - low)
     return amplitude >= MIN_AMPLITUDE and vf_leakage(ecg, fs) < LEAKAGE_LIMIT

@@ -109,21 +109,24 @@ class MorphologyClassifier:
         self._template_width = qrs_width(self._template, self.fs, self.before)
         self._learning = []
 
-    def _shifts(self, beat: FloatArray) -> list[tuple[float, int]]:
+    def _shifts(self, beat: FloatArray) -> FloatArray:
+        """Correlation with the template at each lag in -align..+align, in one pass."""
         template = self._template if self._template is not None else beat
-        core = slice(self._align, len(beat) - self._align)
-        reference = template[core]
-        scores = []
-        for lag in range(-self._align, self._align + 1):
-            candidate = beat[self._align + lag : len(beat) - self._align + lag]
-            scores.append((_pearson(reference, candidate), lag))
+        reference = template[self._align : len(beat) - self._align]
+        width = len(reference)
+        windows = np.lib.stride_tricks.sliding_window_view(beat, width)  # one row per lag
+        centred = windows - windows.mean(axis=1, keepdims=True)
+        ref = reference - reference.mean()
+        norms = np.sqrt((centred * centred).sum(axis=1) * float(ref @ ref))
+        norms[norms == 0] = np.inf
+        scores: FloatArray = (centred @ ref) / norms
         return scores
 
     def _correlation(self, beat: FloatArray) -> float:
-        return max(score for score, _ in self._shifts(beat))
+        return float(self._shifts(beat).max())
 
     def _aligned(self, beat: FloatArray) -> FloatArray:
-        _, lag = max(self._shifts(beat))
+        lag = int(np.argmax(self._shifts(beat))) - self._align
         return np.roll(beat, -lag)
 
 

@@ -81,10 +81,8 @@ def test_rhythm_events_go_on_the_bus_with_station_times(
     st, driver, service, clock = station
     start = clock.now
     play(driver, service, clock, "asystole", 40)
-    events = [e for e in st.poll() if isinstance(e.payload, DeviceEvent)]
-    rhythm = [
-        (e.payload.timestamp - start, e.payload.name) for e in events if e.payload.kind == "rhythm"
-    ]
+    events = [e.payload for e in st.poll() if isinstance(e.payload, DeviceEvent)]
+    rhythm = [(e.timestamp - start, e.name) for e in events if e.kind == "rhythm"]
     names = [name for _, name in rhythm]
     assert names[0] == "SINUS"
     assert "ASYSTOLE" in names

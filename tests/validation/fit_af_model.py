@@ -41,7 +41,7 @@ from tests.validation.datasets import cinc_labels, default_data_dir
 
 FloatArray = npt.NDArray[np.float64]
 RIDGE = 1.0  # on standardised features, against a total weight of one per record
-P_ON = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+P_ON = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 HYSTERESIS = (0.0, 0.1, 0.2)  # p_off = p_on - this
 RUNS = (1, 2, 3)
 
