@@ -269,7 +269,8 @@ class AfMonitor:
     def _qrs_at(self, seg: FloatArray, shift: int) -> FloatArray:
         centre = self._before + shift
         qrs = seg[centre - self._qrs : centre + self._qrs]
-        return qrs - qrs.mean()
+        centred: FloatArray = qrs - float(qrs.mean())
+        return centred
 
     def _best_alignment(self, seg: FloatArray, template: FloatArray) -> tuple[int, float]:
         lo = self._before - self._align - self._qrs

@@ -39,6 +39,7 @@ import numpy.typing as npt
 from scipy.signal import butter
 
 from app.analysis.filters import CausalFilter
+from app.analysis.hops import HopBuffer, valid_runs
 from app.analysis.quality import (
     OUT_OF_RANGE,
     ChannelConfig,
@@ -108,8 +109,7 @@ class PulseRateAnalyser:
         self._reach = max(1, round(UPSTROKE / 2 * rate))  # the rise at p is y[p+r] - y[p-r]
         self._half = max(self._reach + 1, round(HALF_WIDTH * rate))
         self._lookback = round(LOOKBACK * rate)
-        self._pending = np.empty(self.hop)
-        self._filled = 0
+        self._hops = HopBuffer(self.hop)
         self._count = 0
         self._last_beat: float | None = None  # sample index (fractional), kept across gaps
         self._reset(0)
@@ -118,15 +118,8 @@ class PulseRateAnalyser:
         )
 
     def feed(self, samples: npt.ArrayLike) -> None:
-        x = np.asarray(samples, dtype=np.float64).ravel()
-        while x.size:
-            take = min(self.hop - self._filled, x.size)
-            self._pending[self._filled : self._filled + take] = x[:take]
-            self._filled += take
-            x = x[take:]
-            if self._filled == self.hop:
-                self._filled = 0
-                self._process(self._pending)
+        for block in self._hops.add(samples):
+            self._process(block)
 
     def estimate(self) -> PulseRate:
         return self._estimate
@@ -150,16 +143,11 @@ class PulseRateAnalyser:
     def _process(self, block: FloatArray) -> None:
         start = self._count
         self._sqi.feed_block(block)
-        valid = np.abs(block) < OUT_OF_RANGE  # False for NaN and ±inf
-        if valid.all():
-            self._run(block, start)
-        else:
-            edges = np.flatnonzero(np.diff(valid.astype(np.int8))) + 1
-            for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), block.size], strict=True):
-                if valid[lo]:
-                    self._run(block[lo:hi], start + lo)
-                else:
-                    self._reset(start + hi)
+        for lo, hi, usable in valid_runs(block, OUT_OF_RANGE):
+            if usable:
+                self._run(block[lo:hi], start + lo)
+            else:
+                self._reset(start + hi)
         self._count += block.size
         self._estimate = self._rate()
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from app.analysis.hops import HopBuffer
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -185,8 +187,7 @@ class QualityAnalyser:
         self.config = config_for(config) if isinstance(config, str) else config
         self.hop = hop_samples(fs)
         self._window = np.full(max(round(self.config.window_s * fs), self.hop), np.nan)
-        self._pending = np.empty(self.hop)
-        self._filled = 0
+        self._hops = HopBuffer(self.hop)
         self._count = 0
         self._quality = Quality(
             Verdict.NO_SIGNAL, 0.0, f"{self.config.label} no signal yet",
@@ -194,15 +195,8 @@ class QualityAnalyser:
         )  # fmt: skip
 
     def feed(self, samples: npt.ArrayLike) -> None:
-        x = np.asarray(samples, dtype=np.float64).ravel()
-        while x.size:
-            take = min(self.hop - self._filled, x.size)
-            self._pending[self._filled : self._filled + take] = x[:take]
-            self._filled += take
-            x = x[take:]
-            if self._filled == self.hop:
-                self._filled = 0
-                self.feed_block(self._pending)
+        for block in self._hops.add(samples):
+            self.feed_block(block)
 
     def feed_block(self, block: FloatArray) -> None:
         """Add a block of samples and judge the window (for callers that block data already)."""

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from scipy.signal import butter
 
 from app.analysis.filters import CausalFilter
+from app.analysis.hops import HopBuffer, valid_runs
 from app.analysis.quality import (
     OUT_OF_RANGE,
     ChannelConfig,
@@ -90,8 +91,7 @@ class RespirationRateAnalyser:
         band = (HIGH_PASS_HZ, LOW_PASS_HZ)
         self._filter = CausalFilter(butter(2, band, btype="bandpass", fs=fs, output="sos"))
         self._step = max(1, int(fs // DECIMATED_MIN_HZ))
-        self._pending = np.empty(self.hop)
-        self._filled = 0
+        self._hops = HopBuffer(self.hop)
         self._count = 0
         self._last_breath: float | None = None  # sample index (fractional), kept across gaps
         self._reset(0)
@@ -100,15 +100,8 @@ class RespirationRateAnalyser:
         )
 
     def feed(self, samples: npt.ArrayLike) -> None:
-        x = np.asarray(samples, dtype=np.float64).ravel()
-        while x.size:
-            take = min(self.hop - self._filled, x.size)
-            self._pending[self._filled : self._filled + take] = x[:take]
-            self._filled += take
-            x = x[take:]
-            if self._filled == self.hop:
-                self._filled = 0
-                self._process(self._pending)
+        for block in self._hops.add(samples):
+            self._process(block)
 
     def estimate(self) -> RespirationRate:
         return self._estimate
@@ -133,16 +126,11 @@ class RespirationRateAnalyser:
     def _process(self, block: FloatArray) -> None:
         start = self._count
         self._sqi.feed_block(block)
-        valid = np.abs(block) < OUT_OF_RANGE  # False for NaN and ±inf
-        if valid.all():
-            self._run(block, start)
-        else:
-            edges = np.flatnonzero(np.diff(valid.astype(np.int8))) + 1
-            for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), block.size], strict=True):
-                if valid[lo]:
-                    self._run(block[lo:hi], start + lo)
-                else:
-                    self._reset(start + hi)
+        for lo, hi, usable in valid_runs(block, OUT_OF_RANGE):
+            if usable:
+                self._run(block[lo:hi], start + lo)
+            else:
+                self._reset(start + hi)
         self._count += block.size
         self._estimate = self._rate()
 

@@ -12,7 +12,6 @@ from the beginning when asked to loop).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -23,11 +22,9 @@ from drivers.base import (
     DeviceEvent,
     DeviceInfo,
     DriverState,
-    DriverStatus,
     Mark,
-    SampleSink,
 )
-from drivers.pacing import Pacer
+from drivers.hosted import HostedDriver
 from drivers.replay.source import ReplaySource
 from drivers.sim.host import SimulationHost
 
@@ -38,7 +35,7 @@ DISPLAY_LATENCY = 0.3  # seconds: one step plus scheduling margin
 REPLAY_ENDED = "replay ended"
 
 
-class ReplayMonitor:
+class ReplayMonitor(HostedDriver):
     """Plays one WFDB record (see :func:`drivers.replay.load_source`) into a sink."""
 
     def __init__(
@@ -51,28 +48,17 @@ class ReplayMonitor:
         clock: Callable[[], float] = time.time,
         host: SimulationHost | None = None,
     ) -> None:
+        super().__init__(
+            speed=speed, epoch=epoch, clock=clock, host=host, host_name=f"replay-{source.name}"
+        )
         self.source = source
-        self._pacer = Pacer(speed)
         self._loop = loop
-        self._epoch = epoch
-        self._clock = clock
-        self._host = host or SimulationHost(f"replay-{source.name}")
         self._step = max(1, round(source.fs * STEP))  # samples per block
         self._position = 0  # samples played since the start, over every loop
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._step_lock = threading.Lock()  # held while a step runs; stop() waits on it
-        self._started = False
-        self._sink: SampleSink | None = None
-        self._status = DriverStatus(DriverState.STOPPED, clock())
 
     @property
     def kind(self) -> str:
         return "replay"
-
-    @property
-    def status(self) -> DriverStatus:
-        return self._status
 
     @property
     def played(self) -> float:
@@ -84,36 +70,14 @@ class ReplayMonitor:
         channels = tuple(channel.spec for channel in self.source.channels)
         return DeviceDescription(info, channels, (), DISPLAY_LATENCY)
 
-    def start(self, sink: SampleSink) -> None:
-        if self._started:
-            raise RuntimeError("a replay can be started only once")
-        self._started = True
-        if self._epoch is None:
-            self._epoch = self._clock()
-        self._sink = sink
-        self._set_status(DriverState.CONNECTED, f"replaying record {self.source.name}")
-        self._pacer.start()
-        self._host.add(self)
+    def _connected_message(self) -> str:
+        return f"replaying record {self.source.name}"
 
-    def stop(self, timeout: float = 2.0) -> bool:
-        self._stop.set()
-        self._host.remove(self)
-        if not self._started:
-            return True
-        deadline = time.monotonic() + timeout
-        # Wait for a step under way to finish, so the STOPPED status comes last.
-        if not self._step_lock.acquire(timeout=max(timeout, 0.0)):
-            return False
-        try:
-            if not self._done.is_set():
-                self._finish(DriverState.STOPPED)
-        finally:
-            self._step_lock.release()
-        return self._host.join(max(0.0, deadline - time.monotonic())) if self._host.idle else True
+    def _now(self) -> float:
+        return self._position / self.source.fs
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a replay without looping to reach its end; True when it has."""
-        return not self._started or self._done.wait(timeout)
+    def _finished(self) -> None:
+        """A replay has nothing to mark: ``played`` already says how far it got."""
 
     # -- stepping, called by the host's thread ---------------------------------------------
 
@@ -141,9 +105,9 @@ class ReplayMonitor:
         """Samples ``first ..`` of the record, played as samples ``position ..`` of the run."""
         sink = self._require_sink()
         if first == 0 and position > 0:
-            sink.write_event(DeviceEvent("replay", "record restarted", self._time(position)))
+            sink.write_event(DeviceEvent("replay", "record restarted", self._at(position)))
         count = min(self._step, self.source.n_samples - first)  # a block never wraps
-        t_first = self._time(position)
+        t_first = self._at(position)
         for channel in self.source.channels:
             sink.write_samples(channel.spec.key, channel.values[first : first + count], t_first)
         lo, hi = np.searchsorted(self.source.mark_samples, (first, first + count))
@@ -151,7 +115,7 @@ class ReplayMonitor:
             offset = position - first
             marks = [
                 Mark(
-                    self._time(int(self.source.mark_samples[i]) + offset),
+                    self._at(int(self.source.mark_samples[i]) + offset),
                     self.source.mark_labels[i],
                 )
                 for i in range(int(lo), int(hi))
@@ -159,23 +123,6 @@ class ReplayMonitor:
             sink.write_marks(self.source.primary.key, marks)
         self._position = position + count
 
-    def _finish(self, state: DriverState, message: str = "") -> None:
-        """The last status; the replay counts as over even if delivering that status fails."""
-        try:
-            self._set_status(state, message)
-        finally:
-            self._done.set()
-
-    def _set_status(self, state: DriverState, message: str) -> None:
-        # Stamped where the replay has got to, which runs ahead of the wall when not paced.
-        self._status = DriverStatus(state, self._time(self._position), message)
-        self._require_sink().write_status(self._status)
-
-    def _require_sink(self) -> SampleSink:
-        if self._sink is None:
-            raise RuntimeError("the replay has not been started")
-        return self._sink
-
-    def _time(self, position: int) -> float:
-        epoch = self._epoch if self._epoch is not None else 0.0
-        return epoch + position / self.source.fs
+    def _at(self, position: int) -> float:
+        """Station time of sample ``position`` of the run."""
+        return self._time(position / self.source.fs)

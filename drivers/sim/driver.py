@@ -24,12 +24,10 @@ from drivers.base import (
     DeviceEvent,
     DeviceInfo,
     DriverState,
-    DriverStatus,
     NumericSpec,
     Reading,
-    SampleSink,
 )
-from drivers.pacing import Pacer
+from drivers.hosted import HostedDriver
 from drivers.sim.generator import PLETH_RATE, RESP_RATE, STEP, BedSimulator, SimStep
 from drivers.sim.host import SimulationHost
 from drivers.sim.vitals import CONDITION_TEXT
@@ -53,7 +51,7 @@ UNITS = {spec.code: spec.unit for spec in NUMERICS}
 DISPLAY_LATENCY = 0.35  # seconds: one step plus scheduling margin
 
 
-class SimulatedMonitor:
+class SimulatedMonitor(HostedDriver):
     """A multiparameter bedside monitor playing one scenario for one patient."""
 
     def __init__(
@@ -67,33 +65,22 @@ class SimulatedMonitor:
         label: str = "",
         host: SimulationHost | None = None,
     ) -> None:
+        super().__init__(
+            speed=speed, epoch=epoch, clock=clock, host=host, host_name=f"sim-{label or id(self)}"
+        )
         self._sim = simulator
-        self._pacer = Pacer(speed)
         self._duration = duration
-        self._epoch = epoch
-        self._clock = clock
         self._label = label
-        self._host = host or SimulationHost(f"sim-{label or id(self)}")
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._step_lock = threading.Lock()  # held while a step runs; stop() waits on it
-        self._started = False
-        self._sink: SampleSink | None = None
         self._connected = True
         self._nibp_lock = threading.Lock()
         self._nibp_requests = 0
         self._delivered = 0.0
-        self._status = DriverStatus(DriverState.STOPPED, clock())
         digest = hashlib.sha256(f"{simulator.scenario.name}:{label}".encode()).hexdigest()
         self._serial = f"SIM-{digest[:8].upper()}"
 
     @property
     def kind(self) -> str:
         return "simulator"
-
-    @property
-    def status(self) -> DriverStatus:
-        return self._status
 
     @property
     def elapsed(self) -> float:
@@ -119,36 +106,11 @@ class SimulatedMonitor:
         with self._nibp_lock:
             self._nibp_requests += 1
 
-    def start(self, sink: SampleSink) -> None:
-        if self._started:
-            raise RuntimeError("a simulated monitor can be started only once")
-        self._started = True
-        if self._epoch is None:
-            self._epoch = self._clock()
-        self._sink = sink
-        self._set_status(DriverState.CONNECTED, "simulated")
-        self._pacer.start()
-        self._host.add(self)
+    def _connected_message(self) -> str:
+        return "simulated"
 
-    def stop(self, timeout: float = 2.0) -> bool:
-        self._stop.set()
-        self._host.remove(self)
-        if not self._started:
-            return True
-        deadline = time.monotonic() + timeout
-        # Wait for a step under way to finish, so the STOPPED status comes last.
-        if not self._step_lock.acquire(timeout=max(timeout, 0.0)):
-            return False
-        try:
-            if not self._done.is_set():
-                self._finish(DriverState.STOPPED)
-        finally:
-            self._step_lock.release()
-        return self._host.join(max(0.0, deadline - time.monotonic())) if self._host.idle else True
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a run with a ``duration`` to finish; True when it has."""
-        return not self._started or self._done.wait(timeout)
+    def _now(self) -> float:
+        return self._sim.elapsed
 
     # -- stepping, called by the host's thread ---------------------------------------------
 
@@ -177,24 +139,8 @@ class SimulatedMonitor:
                 return False
             return True
 
-    def _finish(self, state: DriverState, message: str = "", at: float | None = None) -> None:
-        """The last status; the run counts as over even if delivering that status fails."""
-        try:
-            self._set_status(state, message, at=at)
-        finally:
-            self._delivered = math.inf  # nothing more will come
-            self._done.set()
-
-    def _set_status(self, state: DriverState, message: str = "", at: float | None = None) -> None:
-        # Stamped in the driver's own time line, which runs ahead of the wall at --speed max.
-        t = self._sim.elapsed if at is None else at
-        self._status = DriverStatus(state, self._time(t), message)
-        self._require_sink().write_status(self._status)
-
-    def _require_sink(self) -> SampleSink:
-        if self._sink is None:
-            raise RuntimeError("the simulated monitor has not been started")
-        return self._sink
+    def _finished(self) -> None:
+        self._delivered = math.inf  # nothing more will come
 
     def _take_nibp_requests(self) -> None:
         with self._nibp_lock:
@@ -214,10 +160,6 @@ class SimulatedMonitor:
             self._require_sink().write_condition(
                 DeviceCondition(code, active, now, CONDITION_TEXT[code])
             )
-
-    def _time(self, t: float) -> float:
-        epoch = self._epoch if self._epoch is not None else 0.0
-        return epoch + t
 
     def _deliver(self, step: SimStep) -> None:
         sink = self._require_sink()

@@ -92,13 +92,14 @@ def table(rows: list[dict[str, Any]], runs: int, seconds: float, speed: tuple[fl
     return "\n".join(lines)
 
 
-def update_readme(text: str) -> None:
+def update_readme(text: str, begin: str = MARK_BEGIN, end: str = MARK_END) -> None:
+    """Replace the README's block between the two markers (or append one)."""
     readme = ROOT / "README.md"
     content = readme.read_text(encoding="utf-8")
-    block = f"{MARK_BEGIN}\n{text}\n{MARK_END}"
-    if MARK_BEGIN in content:
-        head, rest = content.split(MARK_BEGIN, 1)
-        content = head + block + rest.split(MARK_END, 1)[1]
+    block = f"{begin}\n{text}\n{end}"
+    if begin in content:
+        head, rest = content.split(begin, 1)
+        content = head + block + rest.split(end, 1)[1]
     else:
         content = content.rstrip("\n") + "\n\n" + block + "\n"
     readme.write_text(content, encoding="utf-8")
