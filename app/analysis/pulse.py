@@ -38,17 +38,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter
 
-from app.analysis.filters import CausalFilter
-from app.analysis.hops import HopBuffer, valid_runs
 from app.analysis.quality import (
-    OUT_OF_RANGE,
     ChannelConfig,
     Quality,
-    QualityAnalyser,
     RateStatus,
     Verdict,
-    hop_samples,
 )
+from app.analysis.wave_rate import WaveRateAnalyser
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -91,7 +87,7 @@ class PulseRate:
     signal_quality: Quality  # of the pleth window ending at sample_index
 
 
-class PulseRateAnalyser:
+class PulseRateAnalyser(WaveRateAnalyser[PulseRate]):
     """Streaming pulse rate of one pleth channel sampled at ``fs`` Hz (25-1000 Hz)."""
 
     def __init__(
@@ -99,30 +95,19 @@ class PulseRateAnalyser:
     ) -> None:
         if not 2.5 * BAND_HZ[1] <= fs <= 100_000.0:
             raise ValueError(f"pleth sample rate {fs} Hz is outside 20-100000 Hz")
-        self.fs = fs
-        self.hop = hop_samples(fs)
+        super().__init__(
+            fs, config, butter(2, BAND_HZ, btype="bandpass", fs=fs, output="sos"), DECIMATED_MIN_HZ
+        )
         self.min_pulse = min_pulse
-        self._sqi = QualityAnalyser(fs, config)
-        self._filter = CausalFilter(butter(2, BAND_HZ, btype="bandpass", fs=fs, output="sos"))
-        self._step = max(1, int(fs // DECIMATED_MIN_HZ))  # decimation factor
         rate = fs / self._step
         self._reach = max(1, round(UPSTROKE / 2 * rate))  # the rise at p is y[p+r] - y[p-r]
         self._half = max(self._reach + 1, round(HALF_WIDTH * rate))
         self._lookback = round(LOOKBACK * rate)
-        self._hops = HopBuffer(self.hop)
-        self._count = 0
         self._last_beat: float | None = None  # sample index (fractional), kept across gaps
         self._reset(0)
         self._estimate = PulseRate(
             None, RateStatus.ACQUIRING, "no samples yet", 0, 0, None, self._sqi.quality()
         )
-
-    def feed(self, samples: npt.ArrayLike) -> None:
-        for block in self._hops.add(samples):
-            self._process(block)
-
-    def estimate(self) -> PulseRate:
-        return self._estimate
 
     def recent_beats(self) -> tuple[float, ...]:
         """Sample indices (fractional) of the last beats since the start or the last gap; the
@@ -139,17 +124,6 @@ class PulseRateAnalyser:
         self._beats: deque[float] = deque(maxlen=INTERVALS + 1)  # since the reset
         self._last_rise = 0.0  # of the latest beat
         self._typical: float | None = None  # median beat interval, in samples
-
-    def _process(self, block: FloatArray) -> None:
-        start = self._count
-        self._sqi.feed_block(block)
-        for lo, hi, usable in valid_runs(block, OUT_OF_RANGE):
-            if usable:
-                self._run(block[lo:hi], start + lo)
-            else:
-                self._reset(start + hi)
-        self._count += block.size
-        self._estimate = self._rate()
 
     def _run(self, x: FloatArray, start: int) -> None:
         """Filter and scan an unbroken run of valid samples starting at sample ``start``."""

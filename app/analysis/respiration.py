@@ -32,17 +32,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter
 
-from app.analysis.filters import CausalFilter
-from app.analysis.hops import HopBuffer, valid_runs
 from app.analysis.quality import (
-    OUT_OF_RANGE,
     ChannelConfig,
     Quality,
-    QualityAnalyser,
     RateStatus,
     Verdict,
-    hop_samples,
 )
+from app.analysis.wave_rate import WaveRateAnalyser
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -76,7 +72,7 @@ class RespirationRate:
     signal_quality: Quality  # of the impedance window ending at sample_index
 
 
-class RespirationRateAnalyser:
+class RespirationRateAnalyser(WaveRateAnalyser[RespirationRate]):
     """Streaming respiration rate of one impedance channel sampled at ``fs`` Hz (25-1000)."""
 
     def __init__(
@@ -84,27 +80,15 @@ class RespirationRateAnalyser:
     ) -> None:
         if not 4.0 * LOW_PASS_HZ <= fs <= 100_000.0:
             raise ValueError(f"respiration sample rate {fs} Hz is outside 6-100000 Hz")
-        self.fs = fs
-        self.hop = hop_samples(fs)
-        self.min_breath = min_breath
-        self._sqi = QualityAnalyser(fs, config)
         band = (HIGH_PASS_HZ, LOW_PASS_HZ)
-        self._filter = CausalFilter(butter(2, band, btype="bandpass", fs=fs, output="sos"))
-        self._step = max(1, int(fs // DECIMATED_MIN_HZ))
-        self._hops = HopBuffer(self.hop)
-        self._count = 0
+        sos = butter(2, band, btype="bandpass", fs=fs, output="sos")
+        super().__init__(fs, config, sos, DECIMATED_MIN_HZ)
+        self.min_breath = min_breath
         self._last_breath: float | None = None  # sample index (fractional), kept across gaps
         self._reset(0)
         self._estimate = RespirationRate(
             None, RateStatus.ACQUIRING, "no samples yet", 0, 0, 0.0, self._sqi.quality()
         )
-
-    def feed(self, samples: npt.ArrayLike) -> None:
-        for block in self._hops.add(samples):
-            self._process(block)
-
-    def estimate(self) -> RespirationRate:
-        return self._estimate
 
     def recent_breaths(self) -> tuple[float, ...]:
         """Sample indices (fractional) of the last breaths since the start or the last gap."""
@@ -122,17 +106,6 @@ class RespirationRateAnalyser:
         self._breaths: deque[float] = deque(maxlen=INTERVALS + 1)  # since the reset
         self._base = 0.5 * self.min_breath  # hysteresis while breathing goes on as before
         self._typical: float | None = None  # median breath interval, in samples
-
-    def _process(self, block: FloatArray) -> None:
-        start = self._count
-        self._sqi.feed_block(block)
-        for lo, hi, usable in valid_runs(block, OUT_OF_RANGE):
-            if usable:
-                self._run(block[lo:hi], start + lo)
-            else:
-                self._reset(start + hi)
-        self._count += block.size
-        self._estimate = self._rate()
 
     def _run(self, x: FloatArray, start: int) -> None:
         """Filter an unbroken run of valid samples and follow the breaths through it."""
