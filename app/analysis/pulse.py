@@ -242,10 +242,4 @@ def pulse_rates(
     min_pulse: float = MIN_PULSE,
 ) -> list[PulseRate]:
     """Batch helper: the estimate after every hop of ``samples``, fed through the analyser."""
-    analyser = PulseRateAnalyser(fs, config, min_pulse=min_pulse)
-    x = np.asarray(samples, dtype=np.float64).ravel()
-    out = []
-    for start in range(0, x.size - analyser.hop + 1, analyser.hop):
-        analyser.feed(x[start : start + analyser.hop])
-        out.append(analyser.estimate())
-    return out
+    return PulseRateAnalyser(fs, config, min_pulse=min_pulse).estimates_over(samples)

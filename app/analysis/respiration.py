@@ -198,10 +198,4 @@ def respiration_rates(
     min_breath: float = MIN_BREATH,
 ) -> list[RespirationRate]:
     """Batch helper: the estimate after every hop of ``samples``, fed through the analyser."""
-    analyser = RespirationRateAnalyser(fs, config, min_breath=min_breath)
-    x = np.asarray(samples, dtype=np.float64).ravel()
-    out = []
-    for start in range(0, x.size - analyser.hop + 1, analyser.hop):
-        analyser.feed(x[start : start + analyser.hop])
-        out.append(analyser.estimate())
-    return out
+    return RespirationRateAnalyser(fs, config, min_breath=min_breath).estimates_over(samples)

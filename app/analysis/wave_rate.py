@@ -38,6 +38,15 @@ class WaveRateAnalyser(ABC, Generic[Estimate]):
     def estimate(self) -> Estimate:
         return self._estimate
 
+    def estimates_over(self, samples: npt.ArrayLike) -> list[Estimate]:
+        """Batch use: feed a whole record and return the estimate after every hop."""
+        x = np.asarray(samples, dtype=np.float64).ravel()
+        out = []
+        for start in range(0, x.size - self.hop + 1, self.hop):
+            self.feed(x[start : start + self.hop])
+            out.append(self.estimate())
+        return out
+
     @abstractmethod
     def _run(self, x: FloatArray, start: int) -> None:
         """Analyse an unbroken run of valid samples starting at sample ``start``."""
