@@ -25,7 +25,7 @@ from widgets.waveform_panel import WaveformPanel
 
 GAINS = (0.5, 1.0, 2.0)
 SPEEDS_MM_S = (12.5, 25.0, 50.0)
-DETAIL_CODES = ("HR", "SPO2", "PR", "NIBP_SYS", "RR", "TEMP")
+DETAIL_CODES = ("HR", "SPO2", "PR", "NIBP_SYS", "RR", "TEMP", "PVC")
 
 
 class BedDetail(QtWidgets.QWidget):
