@@ -45,6 +45,8 @@ HISTORY = 8  # beats and noise peaks the levels are taken over
 THRESHOLD_FRACTION = 0.25  # of the way from the noise level to the signal level
 NOISE_FLOOR_RATIO = 1.2
 OVERDUE = 1.66  # x median RR before the threshold is lowered (Pan-Tompkins' search-back)
+LOST = 3.0  # s without a beat after which the levels are learnt again
+PEAKY = 8.0  # x median MWI that the largest hump must reach for relearning (ECG: 20-100)
 MAX_ABS = 1e6  # mV; clipping keeps the squared energy finite for any input
 MIN_QRS_MV = 0.05  # a band-passed QRS smaller than this is noise, not a beat
 
@@ -75,7 +77,7 @@ class QrsDetector:
         self._min_ahead = max(1, round(MIN_DECISION_DELAY * fs))
         self._max_latency = round(MAX_LATENCY * fs)
         self._delay = _group_delay(self._sos, fs)
-        self._keep = self._back + self._width + self._delay + round(0.1 * fs)
+        self._keep = round(LEARNING * fs) + self._width + self._delay  # enough to relearn
         # History of the last samples: raw (gap-held), band-passed, integrated.
         self._raw = np.zeros(0)
         self._band = np.zeros(0)
@@ -86,6 +88,8 @@ class QrsDetector:
         self._scan_from = 0  # first stream index not yet examined as a candidate
         self._learning: list[FloatArray] = []
         self._learned = False
+        self._learned_at = 0  # sample where learning ended: silence is counted from here
+        self._relearned_at = 0
         self._signal_peaks: deque[float] = deque(maxlen=HISTORY)
         self._noise_peaks: deque[float] = deque(maxlen=HISTORY)
         self._rr: deque[int] = deque(maxlen=HISTORY)
@@ -180,6 +184,7 @@ class QrsDetector:
         self._signal_peaks.append(0.5 * float(window.max()))
         self._noise_peaks.append(float(np.median(window)))
         self._learned = True
+        self._learned_at = min(stop, need)
         return True
 
     def _candidates(self, start: int, stop: int) -> list[int]:
@@ -203,9 +208,12 @@ class QrsDetector:
         since = None if self._last_beat is None else r_peak - self._last_beat.sample
         if since is not None and since < self._back:
             return None
-        threshold = self._threshold(since)
+        silent = r_peak - (self._learned_at if self._last_beat is None else self._last_beat.sample)
+        threshold = self._threshold(silent)
         if height < threshold or amplitude < MIN_QRS_MV:
             self._noise_peaks.append(min(height, self._signal_level()))
+            if silent > LOST * self.fs:
+                self._relearn(candidate)
             return None
         if self._is_t_wave(since, slope):
             self._noise_peaks.append(min(height, self._signal_level()))
@@ -234,14 +242,36 @@ class QrsDetector:
     def _signal_level(self) -> float:
         return _median(self._signal_peaks)
 
-    def _threshold(self, since: int | None) -> float:
+    def _noise_level(self) -> float:
+        return _median(self._noise_peaks) if self._noise_peaks else 0.0
+
+    def _threshold(self, silent: int) -> float:
+        """``silent``: samples since the last beat (or since learning, before the first)."""
         signal_level = self._signal_level()
-        noise_level = _median(self._noise_peaks) if self._noise_peaks else 0.0
+        noise_level = self._noise_level()
         threshold = noise_level + THRESHOLD_FRACTION * (signal_level - noise_level)
         rr = _median(self._rr) if self._rr else self.fs
-        if since is not None and since > OVERDUE * rr:
+        if silent > OVERDUE * rr:
             threshold *= 0.5
         return max(threshold, NOISE_FLOOR_RATIO * noise_level)
+
+    def _relearn(self, candidate: int) -> None:
+        """No beat for LOST seconds: the levels may be an artefact's (one in the learning
+        period would blind the detector for good). Learn them again from the last
+        LEARNING seconds, but only if those hold humps that stand well clear of the rest:
+        a noisy flat line must stay beat-free, or asystole would be hidden."""
+        if candidate - self._relearned_at < LOST * self.fs:
+            return
+        self._relearned_at = candidate
+        local = candidate - self._base
+        window = self._mwi[max(0, local - round(LEARNING * self.fs)) : local + 1]
+        peak, typical = float(window.max()), float(np.median(window))
+        if peak < PEAKY * typical:
+            return
+        self._signal_peaks.clear()
+        self._noise_peaks.clear()
+        self._signal_peaks.append(0.5 * peak)
+        self._noise_peaks.append(typical)
 
     def _is_t_wave(self, since: int | None, slope: float) -> bool:
         if since is None or self._last_beat is None:

@@ -147,3 +147,24 @@ def test_saturated_ecg_gives_valid_indices(seed: int, saturate: float) -> None:
     peaks = detect_qrs(clipped, fs)
     assert np.all((peaks >= 0) & (peaks < len(clipped)))
     assert np.all(np.diff(peaks) > 0)
+
+
+def test_an_artefact_while_learning_does_not_blind_the_detector() -> None:
+    ecg, fs, reference, _ = mlii("208x")
+    spoilt = ecg.copy()
+    spoilt[200:230] += 50.0  # a 50 mV electrode pop in the first second
+    detected = detect_qrs(spoilt, fs)
+    later = reference[reference > 10 * fs]
+    se, ppv = se_ppv(later, detected[detected > 10 * fs], fs)
+    assert se >= 0.98
+    assert ppv >= 0.98
+
+
+@pytest.mark.parametrize("noise_mv", [0.0, 0.01, 0.05])
+def test_a_quiet_line_after_beats_stays_beat_free(noise_mv: float) -> None:
+    """Asystole with a noisy baseline must not sprout beats when the detector relearns."""
+    ecg, fs, _, _ = mlii("208x")
+    quiet = np.random.default_rng(3).standard_normal(round(60 * fs)) * noise_mv
+    record = np.concatenate([ecg[: round(20 * fs)], quiet])
+    detected = detect_qrs(record, fs)
+    assert not np.any(detected > 20.5 * fs)
