@@ -4,43 +4,59 @@ AF shows as an irregularly irregular ventricular rhythm with no P wave. RR irreg
 is fooled by ectopic beats, detector errors and sinus arrhythmia, so the monitor does four
 things, all causal:
 
-1. **Dominant beats.** Each beat's QRS (0.5-15 Hz, +-50 ms, aligned within +-20 ms) is
-   compared with a running template of the patient's usual QRS (first taken as the medoid of
-   the first 8 beats, re-learnt after 6 misses in a row). Only beats that match (correlation
-   >= 0.8, amplitude x0.5-2) enter the rhythm window: PVCs, aberrant beats, T waves and
-   artefacts a detector mistook for beats are left out, so ectopy cannot pass for AF.
+1. **Dominant beats.** Each beat's QRS (0.5-15 Hz zero-phase on the 0.75 s around it,
+   +-50 ms, aligned within +-20 ms) is compared with a running template of the patient's
+   usual QRS (first the medoid of the steepest of the first 8 beats, re-learnt after 6 misses
+   in a row). Only beats that match (correlation >= 0.8, amplitude x0.5-2, not called
+   ventricular by the caller) enter the rhythm window: PVCs, aberrant beats, T waves and
+   artefacts taken for beats are left out, so ectopy cannot pass for AF.
 2. **A window of the last 24 dominant beats** (the first verdict after 10, so 9-60 s strips
-   can be judged), where intervals over 1.7x or under 0.4x the median (a skipped beat, a
+   can be judged). Intervals over 1.7x or under 0.4x the median (a skipped beat, a
    compensatory pause) are left out of the interval statistics.
-3. **Nine features** of the window (``FEATURES``), combined by a logistic model:
+3. **A logistic model** over the window's eight features (``app.analysis.af_features``):
 
-   ===================== ==================================================================
-   ``rr_entropy``        Shannon entropy of RR/median RR in 16 bins over 0.5-1.5 (Dash 2009)
-   ``lorenz_dispersion`` share of occupied 0.06 cells in the Lorenz plot of successive
-                         RR differences / median RR, within +-0.6 (after Sarkar 2008)
-   ``log_drr``           ln(median |successive RR difference| / median RR)
-   ``cosen``             coefficient of sample entropy, m = 1, r = 30 ms (Lake & Moorman 2011)
-   ``log_rr``            ln(median RR in s): AF usually runs faster than sinus rhythm
-   ``p_snr``             ln(P-wave template peak-to-peak / median residual of each beat)
-   ``p_amplitude``       ln(P-wave template peak-to-peak / median QRS peak-to-peak)
-   ``p_match``           median correlation of each beat's PR segment with the template
-   ``dominant_fraction`` dominant beats / all detections in the window (noise, ectopy)
-   ===================== ==================================================================
+   ===================== ========= ===========================================================
+   feature               weight    meaning
+   ===================== ========= ===========================================================
+   ``rr_entropy``        +0.5851   entropy of RR / median RR in 15 bins over 0.5-1.5
+   ``lorenz_dispersion`` +4.1173   share of occupied 0.06 cells in the Lorenz plot of
+                                   successive RR differences / median RR (after Sarkar 2008)
+   ``log_drr``           +0.2472   ln(median abs successive RR difference / median RR)
+   ``log_rr``            -5.1211   ln(median RR, s): AF usually runs faster than sinus
+   ``p_snr``             -0.5214   ln(P-wave template peak-to-peak / median beat residual)
+   ``p_amplitude``       -1.2044   ln(P-wave template peak-to-peak / median QRS peak-to-peak)
+   ``p_match``           -0.7925   median correlation of each PR segment with the template
+   ``dominant_fraction`` +3.2058   dominant beats / all detections (ectopy, noise)
+   intercept             -11.0287
+   ===================== ========= ===========================================================
 
    The P-wave template is the median of the window's PR segments (300-60 ms before the R
-   peak, detrended): a sinus P wave survives the median, fibrillatory waves cancel out.
-4. **Hysteresis.** AF starts after ``confirm`` verdicts in a row with probability >=
-   ``p_on`` and ends after ``release`` in a row below ``p_off``, so an episode is announced
-   once. Its start (and end) is dated back half a window, where the evidence began to tip,
-   and never before the first beat analysed. No minimum episode duration is imposed: the
-   shortest possible episode is the first verdict's 10 beats, which lets short strips be
-   classified; a display or alarm that wants the conventional 30 s can filter on duration.
-   After 10 s without any beat (signal lost, asystole) an open episode ends at the last beat.
+   peak, detrended): a sinus P wave survives the median, fibrillatory waves cancel out. Every
+   weight has the sign physiology expects.
+4. **Hysteresis** (``app.analysis.af_tracker``). AF starts after ``confirm`` (2) verdicts in
+   a row with probability >= ``p_on`` (0.2) and ends after ``release`` (2) below ``p_off``
+   (0.2), so an episode is announced once. Both ends are dated back half a window, where the
+   evidence began to tip. A new episode must have lasted 30 s (the usual minimum AF episode)
+   before it is announced, except in the first 30 s of monitoring: AF present when a patient
+   is connected, or in a 9-60 s strip, has lasted an unknown time, not a short one. After
+   10 s without any beat (signal lost, asystole) an open episode ends at the last beat.
 
-The coefficients in ``MODEL`` were fitted by ``python -m tests.validation.fit_af_model`` on
-the even-numbered records of the PhysioNet/CinC 2017 subset only (the odd half is held out),
-with weights so that every record counts once, and the thresholds were chosen on the same
-half. That script re-derives every number below.
+``MODEL`` was fitted by ``python -m tests.validation.fit_af_model`` on the even-numbered
+records of the PhysioNet/CinC 2017 subset only (Newton's method, ridge 1 on standardised
+features, each record weighing the same), and the thresholds were chosen on the same half;
+that script re-derives every number above. The odd half is held out:
+``python -m tests.validation.ec57 --cinc2017 DIR`` reports both halves.
+
+Real-time use (``QrsDetector`` and ``AfMonitor`` on one bed's ECG stream)::
+
+    monitor = AfMonitor(fs)
+    for chunk in stream:
+        events = monitor.feed_ecg(chunk)  # raw mV, NaN in gaps; before the beats
+        for r_peak in detector.feed(chunk):
+            events += monitor.add_beat(int(r_peak), ventricular=False)
+        # monitor.in_af, monitor.episode_start, monitor.probability; events: AfEvent
+
+About 0.45 ms of CPU per beat, with a few seconds of ECG and 24 beats kept per bed.
 """
 
 from __future__ import annotations
@@ -52,25 +68,31 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
+from app.analysis.af_features import EPS, FEATURES, AfModel, window_features
+from app.analysis.af_tracker import AfEvent, Decision, EpisodeTracker, episodes_from_events
 from app.analysis.qrs import MAX_RATE, MIN_RATE, detect_qrs
+
+__all__ = [
+    "FEATURES",
+    "MODEL",
+    "AfEvent",
+    "AfModel",
+    "AfMonitor",
+    "Decision",
+    "EpisodeTracker",
+    "af_episodes",
+    "episodes_from_events",
+    "run_monitor",
+    "window_features",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
-FEATURES = (
-    "rr_entropy",
-    "lorenz_dispersion",
-    "log_drr",
-    "cosen",
-    "log_rr",
-    "p_snr",
-    "p_amplitude",
-    "p_match",
-    "dominant_fraction",
-)
 BAND_HZ = (0.5, 15.0)  # P waves and QRS, without baseline wander or muscle noise
+MAX_MV = 50.0  # a larger "ECG" value is a fault, treated as a gap
+MIN_MV = 1e-3  # peak-to-peak around a beat below this is a flat line
 BEFORE, AFTER = 0.6, 0.15  # s of ECG analysed around each R peak
 P_WINDOW = (0.30, 0.06)  # s before the R peak: the P wave sits here at PR 120-200 ms
 QRS_HALF = 0.05  # s either side of the R peak compared with the template
@@ -82,55 +104,20 @@ RELEARN_AFTER = 6  # misses in a row: the QRS has changed (lead moved), learn it
 TEMPLATE_UPDATE = 0.1
 WINDOW_BEATS = 24
 MIN_BEATS = 10
-GAP_RR = (0.4, 1.7)  # x median RR: outside this an interval is a detector or ectopy gap
 MAX_RR = 3.5  # s between dominant beats: longer breaks the window
 SILENCE_END = 10.0  # s without beats that ends an open episode
 HISTORY = 3.0  # s of ECG kept: a detector reports an R peak well within this
 PENDING_LIMIT = 64  # beats waiting for their ECG; beyond this the ECG is not being fed
-EPS = 1e-6
-
-
-@dataclass(frozen=True, slots=True)
-class AfModel:
-    """Logistic weights over ``FEATURES`` (raw units), and the hysteresis thresholds."""
-
-    weights: tuple[float, ...]
-    intercept: float
-    p_on: float
-    p_off: float
-    confirm: int  # verdicts in a row at or above p_on that start an episode
-    release: int  # verdicts in a row below p_off that end it
-
-    def probability(self, features: FloatArray) -> float:
-        z = float(np.dot(self.weights, features)) + self.intercept
-        return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
 
 
 MODEL = AfModel(
-    weights=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    intercept=0.0,
-    p_on=0.5,
-    p_off=0.5,
-    confirm=1,
-    release=1,
+    weights=(0.5851, 4.1173, 0.2472, -5.1211, -0.5214, -1.2044, -0.7925, 3.2058),
+    intercept=-11.0287,
+    p_on=0.2,
+    p_off=0.2,
+    confirm=2,
+    release=2,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AfEvent:
-    onset: bool  # True: AF began at ``sample``; False: it ended there
-    sample: int
-    announced_at: int  # the stream sample at which the monitor decided
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """One verdict on the window that ends at beat ``sample``."""
-
-    sample: int
-    features: FloatArray
-    probability: float
-    anchor: int  # the beat half a window back: where an onset or offset is dated
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +134,17 @@ class AfMonitor:
     def __init__(self, fs: float, model: AfModel = MODEL) -> None:
         self.fs = _checked_rate(fs)
         self.model = model
-        self._sos = signal.butter(2, BAND_HZ, btype="bandpass", fs=self.fs, output="sos")
+        # Transfer-function form: short segments filter stably, and lfilter is cheap.
+        self._b, self._a = signal.butter(2, BAND_HZ, btype="bandpass", fs=self.fs)
+        self._zi = signal.lfilter_zi(self._b, self._a)
+        self._pad = 3 * max(len(self._a), len(self._b))
         self._before, self._after = round(BEFORE * fs), round(AFTER * fs)
         self._p = (self._before - round(P_WINDOW[0] * fs), self._before - round(P_WINDOW[1] * fs))
         self._qrs, self._align = max(2, round(QRS_HALF * fs)), max(1, round(ALIGN * fs))
-        self._ecg = np.zeros(0)
+        self._ecg = np.zeros(0)  # raw, with gaps held at the last good value
+        self._valid = np.zeros(0, bool)  # the raw sample was a finite, plausible voltage
         self._base = 0  # stream index of _ecg[0]
+        self._last_value = 0.0
         self._pending: deque[tuple[int, bool]] = deque()
         self._learning: list[tuple[int, bool, FloatArray]] = []
         self._recent: deque[FloatArray] = deque(maxlen=LEARN_BEATS)
@@ -161,7 +153,7 @@ class AfMonitor:
         self._window: deque[_Beat] = deque(maxlen=WINDOW_BEATS)
         self._detections: deque[int] = deque(maxlen=4 * WINDOW_BEATS)
         self._last_beat: int | None = None
-        self._tracker = EpisodeTracker(model)
+        self._tracker = EpisodeTracker(model, self.fs)
         self.probability: float | None = None
 
     @property
@@ -178,12 +170,15 @@ class AfMonitor:
         return self._base + len(self._ecg)
 
     def feed_ecg(self, chunk: npt.ArrayLike) -> list[AfEvent]:
-        """The next raw ECG samples (mV; NaN for gaps), before the beats found in them."""
+        """The next raw ECG samples (mV; NaN for gaps), before the beats found in them. Only
+        the last HISTORY s are kept: a beat reported later than that is counted, not read."""
         x = np.asarray(chunk, dtype=np.float64).ravel()
-        self._ecg = np.concatenate([self._ecg, x])
+        if x.size:
+            self._append(x)
         events = self._drain()
         self._trim()
-        return events + self._silence(self.samples_seen)
+        # A beat may still be reported for the last HISTORY s: silence is judged before that.
+        return events + self._silence(self.samples_seen - round(HISTORY * self.fs))
 
     def add_beat(self, sample: int, ventricular: bool = False) -> list[AfEvent]:
         """A detected R peak; ``ventricular`` (the beat classifier's verdict) keeps it out of
@@ -205,6 +200,17 @@ class AfMonitor:
 
     # -- beats -----------------------------------------------------------------------------
 
+    def _append(self, x: FloatArray) -> None:
+        """Keep the new samples; gaps and absurd values are held at the last good value (so
+        arithmetic stays finite) and marked, so that no beat is read across them."""
+        valid = np.isfinite(x) & (np.abs(x) <= MAX_MV)
+        index = np.where(valid, np.arange(x.size), -1)
+        np.maximum.accumulate(index, out=index)
+        held = np.where(index >= 0, x[np.maximum(index, 0)], self._last_value)
+        self._last_value = float(held[-1])
+        self._ecg = np.concatenate([self._ecg, held])
+        self._valid = np.concatenate([self._valid, valid])
+
     def _drain(self, final: bool = False) -> list[AfEvent]:
         events: list[AfEvent] = []
         while self._pending:
@@ -219,10 +225,19 @@ class AfMonitor:
         lo, hi = sample - self._before - self._base, sample + self._after - self._base
         if lo < 0 or hi > len(self._ecg):
             return None
-        raw = self._ecg[lo:hi]
-        if not np.isfinite(raw).all() or np.ptp(raw) <= 0:
+        if not self._valid[lo:hi].all():
             return None
-        filtered: FloatArray = signal.sosfiltfilt(self._sos, raw - raw[0])
+        segment = self._zero_phase(self._ecg[lo:hi])
+        return segment if np.ptp(segment) >= MIN_MV else None
+
+    def _zero_phase(self, x: FloatArray) -> FloatArray:
+        """scipy's filtfilt (odd extension, steady-state start) on one beat's segment: the
+        past is all there, so the P wave keeps its place relative to the QRS."""
+        pad = self._pad
+        ext = np.concatenate([2 * x[0] - x[pad:0:-1], x, 2 * x[-1] - x[-2 : -pad - 2 : -1]])
+        y, _ = signal.lfilter(self._b, self._a, ext, zi=self._zi * ext[0])
+        y, _ = signal.lfilter(self._b, self._a, y[::-1], zi=self._zi * y[-1])
+        filtered: FloatArray = y[::-1][pad:-pad]
         return filtered
 
     def _analysed(self, sample: int, ventricular: bool, seg: FloatArray | None) -> list[AfEvent]:
@@ -273,11 +288,16 @@ class AfMonitor:
         return centred
 
     def _best_alignment(self, seg: FloatArray, template: FloatArray) -> tuple[int, float]:
+        """The shift (within +-ALIGN) at which the QRS correlates best with the template,
+        and that correlation; the template has zero mean, so only the norms need centring."""
+        width = 2 * self._qrs
         lo = self._before - self._align - self._qrs
-        views = sliding_window_view(seg[lo : lo + 2 * (self._qrs + self._align)], 2 * self._qrs)
-        views = views - views.mean(axis=1, keepdims=True)
-        norms = np.linalg.norm(views, axis=1) * max(float(np.linalg.norm(template)), EPS)
-        corr = (views @ template) / np.maximum(norms, EPS)
+        part = seg[lo : lo + width + 2 * self._align]
+        dots = np.correlate(part, template, mode="valid")
+        sums = np.convolve(part, np.ones(width), mode="valid")
+        squares = np.convolve(part * part, np.ones(width), mode="valid")
+        spread = np.sqrt(np.maximum(squares - sums * sums / width, 0.0))
+        corr = dots / np.maximum(spread * max(float(np.linalg.norm(template)), EPS), EPS)
         best = int(np.argmax(corr))
         return best - self._align, float(corr[best])
 
@@ -308,7 +328,7 @@ class AfMonitor:
         if last is None or now - last <= SILENCE_END * self.fs:
             return []
         self._window.clear()
-        return self._tracker.close(last)
+        return self._tracker.close(last, now)
 
     def _trim(self) -> None:
         """Keep the ECG that pending and late-reported beats still need; amortised."""
@@ -317,118 +337,8 @@ class AfMonitor:
         excess = keep_from - self._base
         if excess > max(len(self._ecg) // 2, round(self.fs)):
             self._ecg = self._ecg[excess:]
+            self._valid = self._valid[excess:]
             self._base += excess
-
-
-class EpisodeTracker:
-    """Hysteresis over verdicts: one onset and one offset per episode, never overlapping."""
-
-    def __init__(self, model: AfModel) -> None:
-        self.model = model
-        self.in_af = False
-        self.start = 0
-        self._last_end = 0
-        self._run = 0
-        self._candidate = 0
-
-    def update(self, decision: Decision) -> list[AfEvent]:
-        model = self.model
-        tipping = (
-            decision.probability < model.p_off
-            if self.in_af
-            else (decision.probability >= model.p_on)
-        )
-        if not tipping:
-            self._run = 0
-            return []
-        if self._run == 0:
-            floor = self.start if self.in_af else self._last_end
-            self._candidate = max(decision.anchor, floor)
-        self._run += 1
-        if self._run < (model.release if self.in_af else model.confirm):
-            return []
-        self._run = 0
-        self.in_af = not self.in_af
-        if self.in_af:
-            self.start = self._candidate
-        else:
-            self._last_end = self._candidate
-        return [AfEvent(self.in_af, self._candidate, decision.sample)]
-
-    def close(self, sample: int) -> list[AfEvent]:
-        """End an open episode at ``sample`` (stream end, or signal lost)."""
-        self._run = 0
-        if not self.in_af:
-            return []
-        self.in_af = False
-        self._last_end = max(sample, self.start)
-        return [AfEvent(False, self._last_end, sample)]
-
-
-def window_features(
-    times: FloatArray, p_waves: FloatArray, amplitudes: FloatArray, detections: int
-) -> FloatArray:
-    """``FEATURES`` of a window of dominant beats: R-peak times (s), their PR segments (one
-    row each) and QRS peak-to-peak amplitudes, and the number of detections spanned."""
-    rr = np.diff(times)
-    median = max(float(np.median(rr)), EPS)
-    ok = (rr >= GAP_RR[0] * median) & (rr <= GAP_RR[1] * median)
-    clean = rr[ok] if ok.sum() >= 4 else rr
-    pair_ok = ok[1:] & ok[:-1]
-    drr = np.diff(rr)[pair_ok] if pair_ok.sum() >= 3 else np.diff(rr)
-    return np.array(
-        [
-            _entropy(clean / median),
-            _lorenz_dispersion(drr / median),
-            math.log(float(np.median(np.abs(drr))) / median + 1e-3),
-            _cosen(clean),
-            math.log(median),
-            *_p_wave_features(p_waves, float(np.median(amplitudes))),
-            len(times) / max(detections, len(times)),
-        ]
-    )
-
-
-def _entropy(ratios: FloatArray) -> float:
-    counts, _ = np.histogram(np.clip(ratios, 0.5, 1.5), bins=16, range=(0.5, 1.5))
-    p = counts[counts > 0] / max(int(counts.sum()), 1)
-    return float(-(p * np.log(p)).sum())
-
-
-def _lorenz_dispersion(drr: FloatArray) -> float:
-    if drr.size < 2:
-        return 0.0
-    cells = np.floor(np.clip(drr, -0.6, 0.6) / 0.06).astype(np.int64)
-    return len(set(zip(cells[:-1].tolist(), cells[1:].tolist(), strict=True))) / (drr.size - 1)
-
-
-def _cosen(rr: FloatArray, r: float = 0.03) -> float:
-    """Lake & Moorman's COSEn: SampEn(m=1, r) + ln(2r) - ln(mean RR), counts floored at 1."""
-    near = np.abs(rr[:-1, None] - rr[None, :-1]) <= r
-    both = near[:-1, :-1] & near[1:, 1:]
-    matches_m = max(int(near.sum()) - (rr.size - 1), 1)
-    matches_m1 = max(int(both.sum()) - (rr.size - 2), 1)
-    mean = max(float(rr.mean()), EPS)
-    return -math.log(matches_m1 / matches_m) + math.log(2 * r) - math.log(mean)
-
-
-def _p_wave_features(p_waves: FloatArray, qrs_amplitude: float) -> tuple[float, float, float]:
-    """(p_snr, p_amplitude, p_match) of the window's PR segments."""
-    t = np.arange(p_waves.shape[1], dtype=np.float64)
-    slope = t - t.mean()
-    slope /= max(float(np.linalg.norm(slope)), EPS)
-    centred = p_waves - p_waves.mean(axis=1, keepdims=True)
-    detrended = centred - np.outer(centred @ slope, slope)
-    template = np.median(detrended, axis=0)
-    height = float(np.ptp(template))
-    residual = float(np.median(np.std(detrended - template, axis=1)))
-    norms = np.linalg.norm(detrended, axis=1) * max(float(np.linalg.norm(template)), EPS)
-    match = float(np.median((detrended @ template) / np.maximum(norms, EPS)))
-    return (
-        math.log((height + EPS) / (residual + EPS)),
-        math.log(height / max(qrs_amplitude, EPS) + 1e-3),
-        match,
-    )
 
 
 def _medoid(qrs: Sequence[FloatArray]) -> FloatArray:
@@ -475,20 +385,3 @@ def run_monitor(monitor: AfMonitor, ecg: FloatArray, beats: npt.ArrayLike) -> li
             events += monitor.add_beat(int(peaks[next_beat]))
             next_beat += 1
     return events + monitor.flush()
-
-
-def episodes_from_events(events: Sequence[AfEvent], n: int) -> list[tuple[int, int]]:
-    """Pair onsets with offsets into (start, end) episodes clipped to [0, n]."""
-    episodes: list[tuple[int, int]] = []
-    start: int | None = None
-    for event in events:
-        if event.onset:
-            start = event.sample
-        elif start is not None:
-            lo, hi = max(0, min(start, n)), max(0, min(event.sample, n))
-            if episodes and lo <= episodes[-1][1]:
-                lo = episodes[-1][1]
-            if hi > lo:
-                episodes.append((lo, hi))
-            start = None
-    return episodes

@@ -1,0 +1,112 @@
+"""The eight features of a window of dominant beats, and the logistic model that weighs them.
+
+Four describe the RR intervals (irregularity that survives ectopy and missed beats), one the
+rate, and three the atrial activity before each QRS: a sinus P wave repeats from beat to beat
+and survives a median over the window; fibrillatory waves do not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+FEATURES = (
+    "rr_entropy",
+    "lorenz_dispersion",
+    "log_drr",
+    "log_rr",
+    "p_snr",
+    "p_amplitude",
+    "p_match",
+    "dominant_fraction",
+)
+GAP_RR = (0.4, 1.7)  # x median RR: outside this an interval is a detector or ectopy gap
+EPS = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class AfModel:
+    """Logistic weights over ``FEATURES`` (raw units), and the hysteresis thresholds."""
+
+    weights: tuple[float, ...]
+    intercept: float
+    p_on: float
+    p_off: float
+    confirm: int  # verdicts in a row at or above p_on that start an episode
+    release: int  # verdicts in a row below p_off that end it
+
+    def probability(self, features: FloatArray) -> float:
+        z = float(np.dot(self.weights, features)) + self.intercept
+        return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
+
+
+def window_features(
+    times: FloatArray, p_waves: FloatArray, amplitudes: FloatArray, detections: int
+) -> FloatArray:
+    """``FEATURES`` of a window of dominant beats: R-peak times (s), their PR segments (one
+    row each) and QRS peak-to-peak amplitudes, and the number of detections spanned."""
+    rr = np.diff(times)
+    median = max(_median(rr), EPS)
+    ok = (rr >= GAP_RR[0] * median) & (rr <= GAP_RR[1] * median)
+    clean = rr[ok] if ok.sum() >= 4 else rr
+    pair_ok = ok[1:] & ok[:-1]
+    drr = np.diff(rr)[pair_ok] if pair_ok.sum() >= 3 else np.diff(rr)
+    return np.array(
+        [
+            _entropy(clean / median),
+            _lorenz_dispersion(drr / median),
+            math.log(_median(np.abs(drr)) / median + 1e-3),
+            math.log(median),
+            *_p_wave_features(p_waves, _median(amplitudes)),
+            len(times) / max(detections, len(times)),
+        ]
+    )
+
+
+def _median(values: FloatArray) -> float:
+    """np.median of a short 1-D array, without its per-call overhead."""
+    ordered = np.sort(values)
+    mid = ordered.size // 2
+    if ordered.size % 2:
+        return float(ordered[mid])
+    return 0.5 * float(ordered[mid - 1] + ordered[mid]) if ordered.size else 0.0
+
+
+def _entropy(ratios: FloatArray) -> float:
+    """Shannon entropy of the ratios in 15 equal bins over 0.5-1.5 (outliers in the ends);
+    an odd count centres a bin on 1, so a steady rhythm's jitter stays in one bin."""
+    bins = np.minimum(((np.clip(ratios, 0.5, 1.5) - 0.5) * 15).astype(np.int64), 14)
+    counts = np.bincount(bins, minlength=15)
+    p = counts[counts > 0] / max(int(counts.sum()), 1)
+    return float(-(p * np.log(p)).sum())
+
+
+def _lorenz_dispersion(drr: FloatArray) -> float:
+    if drr.size < 2:
+        return 0.0
+    cells = np.floor(np.clip(drr, -0.6, 0.6) / 0.06).astype(np.int64)
+    return len(set(zip(cells[:-1].tolist(), cells[1:].tolist(), strict=True))) / (drr.size - 1)
+
+
+def _p_wave_features(p_waves: FloatArray, qrs_amplitude: float) -> tuple[float, float, float]:
+    """(p_snr, p_amplitude, p_match) of the window's PR segments."""
+    t = np.arange(p_waves.shape[1], dtype=np.float64)
+    slope = t - t.mean()
+    slope /= max(float(np.linalg.norm(slope)), EPS)
+    centred = p_waves - p_waves.mean(axis=1, keepdims=True)
+    detrended = centred - np.outer(centred @ slope, slope)
+    template = np.median(detrended, axis=0)
+    height = float(np.ptp(template))
+    residual = _median(np.std(detrended - template, axis=1))
+    norms = np.linalg.norm(detrended, axis=1) * max(float(np.linalg.norm(template)), EPS)
+    match = _median((detrended @ template) / np.maximum(norms, EPS))
+    return (
+        math.log((height + EPS) / (residual + EPS)),
+        math.log(height / max(qrs_amplitude, EPS) + 1e-3),
+        match,
+    )
