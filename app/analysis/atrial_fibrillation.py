@@ -18,16 +18,16 @@ things, all causal:
    ===================== ========= ===========================================================
    feature               weight    meaning
    ===================== ========= ===========================================================
-   ``rr_entropy``        +0.5851   entropy of RR / median RR in 15 bins over 0.5-1.5
-   ``lorenz_dispersion`` +4.1173   share of occupied 0.06 cells in the Lorenz plot of
+   ``rr_entropy``        +0.5873   entropy of RR / median RR in 15 bins over 0.5-1.5
+   ``lorenz_dispersion`` +4.1221   share of occupied 0.06 cells in the Lorenz plot of
                                    successive RR differences / median RR (after Sarkar 2008)
-   ``log_drr``           +0.2472   ln(median abs successive RR difference / median RR)
-   ``log_rr``            -5.1211   ln(median RR, s): AF usually runs faster than sinus
-   ``p_snr``             -0.5214   ln(P-wave template peak-to-peak / median beat residual)
-   ``p_amplitude``       -1.2044   ln(P-wave template peak-to-peak / median QRS peak-to-peak)
+   ``log_drr``           +0.2468   ln(median abs successive RR difference / median RR)
+   ``log_rr``            -5.1245   ln(median RR, s): AF usually runs faster than sinus
+   ``p_snr``             -0.5202   ln(P-wave template peak-to-peak / median beat residual)
+   ``p_amplitude``       -1.2056   ln(P-wave template peak-to-peak / median QRS peak-to-peak)
    ``p_match``           -0.7925   median correlation of each PR segment with the template
    ``dominant_fraction`` +3.2058   dominant beats / all detections (ectopy, noise)
-   intercept             -11.0287
+   intercept             -11.0423
    ===================== ========= ===========================================================
 
    The P-wave template is the median of the window's PR segments (300-60 ms before the R
@@ -111,8 +111,8 @@ PENDING_LIMIT = 64  # beats waiting for their ECG; beyond this the ECG is not be
 
 
 MODEL = AfModel(
-    weights=(0.5851, 4.1173, 0.2472, -5.1211, -0.5214, -1.2044, -0.7925, 3.2058),
-    intercept=-11.0287,
+    weights=(0.5873, 4.1221, 0.2468, -5.1245, -0.5202, -1.2056, -0.7925, 3.2058),
+    intercept=-11.0423,
     p_on=0.2,
     p_off=0.2,
     confirm=2,

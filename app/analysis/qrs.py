@@ -46,7 +46,7 @@ THRESHOLD_FRACTION = 0.25  # of the way from the noise level to the signal level
 NOISE_FLOOR_RATIO = 1.2
 OVERDUE = 1.66  # x median RR before the threshold is lowered (Pan-Tompkins' search-back)
 LOST = 3.0  # s without a beat after which the levels are learnt again
-PEAKY = 8.0  # x median MWI that the largest hump must reach for relearning (ECG: 20-100)
+PEAKY = 3.0  # x median MWI the largest hump must reach to relearn (ECG 3-30, white noise < 2)
 MAX_ABS = 1e6  # mV; clipping keeps the squared energy finite for any input
 MIN_QRS_MV = 0.05  # a band-passed QRS smaller than this is noise, not a beat
 
