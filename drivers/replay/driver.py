@@ -24,9 +24,9 @@ from drivers.base import (
     DriverState,
     Mark,
 )
-from drivers.hosted import HostedDriver
 from drivers.replay.source import ReplaySource
 from drivers.sim.host import SimulationHost
+from drivers.sim.hosted import HostedDriver
 
 log = logging.getLogger(__name__)
 

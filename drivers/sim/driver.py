@@ -27,9 +27,9 @@ from drivers.base import (
     NumericSpec,
     Reading,
 )
-from drivers.hosted import HostedDriver
 from drivers.sim.generator import PLETH_RATE, RESP_RATE, STEP, BedSimulator, SimStep
 from drivers.sim.host import SimulationHost
+from drivers.sim.hosted import HostedDriver
 from drivers.sim.vitals import CONDITION_TEXT
 
 log = logging.getLogger(__name__)
