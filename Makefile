@@ -29,6 +29,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	@sh .ci/system-deps.sh headless
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench.bench_station
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench.bench_analysis
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
