@@ -47,8 +47,9 @@ from drivers.base import (
 log = logging.getLogger(__name__)
 
 REORDER_SECONDS = 30.0  # far more than one block: the private buffer only re-times
-TICK = 0.1  # s between analysis passes
-STEP = 0.1  # s of signal per analyser call, so event times are exact to 0.1 s at any speed
+TICK = 0.5  # s between analysis passes (live): soon enough for a screen, and cheaper
+PIECE_LIVE = 1.0  # s of signal at most per analyser call, live
+PIECE_HEADLESS = 0.16  # s per call headless: the simulator's block, so event times are exact
 VIGIL_MARK_COLOUR = "#7fd7ff"
 STALE_AFTER = 5.0  # s: derived numerics are recomputed every tick
 HR = NumericSpec("HR", "HR", "/min", "bpm", ColourRole.ECG, stale_after=STALE_AFTER)
@@ -125,6 +126,9 @@ class _Channel:
         self.buffer = RingBuffer(spec.sample_rate, REORDER_SECONDS)
         self.start = 0  # buffer index of the first analysed sample
         self.cursor = 0
+        # Headless, event times must be exact to a device block; live, fewer and larger
+        # analyser calls cost less (each call has a fixed overhead) and 0.5 s is soon enough.
+        self._piece = max(1, round((PIECE_HEADLESS if lossless else PIECE_LIVE) * spec.sample_rate))
         self._pending: list[npt.NDArray[np.float64]] = []
 
     @property
@@ -132,9 +136,9 @@ class _Channel:
         return self.buffer.t_end is not None
 
     def receive(self) -> None:
-        """Take the blocks the tap holds into the private buffer, cut into pieces of at most
-        STEP seconds for the analysers."""
-        step = max(1, round(STEP * self.spec.sample_rate))
+        """Take the blocks the tap holds through the private buffer (which turns missing
+        time into NaN) and cut what is new into pieces for the analysers."""
+        fresh: list[npt.NDArray[np.float32]] = []
         for samples, t_first in self.tap.drain():
             first_block = not self.started
             self.buffer.write(samples, t_first)
@@ -142,11 +146,13 @@ class _Channel:
             if first_block:
                 self.start = self.cursor = span.end - len(samples)
             self.cursor = max(self.cursor, span.oldest)
-            while self.cursor < span.end:
-                stop = min(span.end, self.cursor + step)
-                values, _ = self.buffer.read(self.cursor, stop)
-                self._pending.append(values.astype(np.float64))
-                self.cursor = stop
+            values, _ = self.buffer.read(self.cursor, span.end)
+            fresh.append(values)
+            self.cursor = span.end
+        if not fresh:
+            return
+        joined = np.concatenate(fresh).astype(np.float64)
+        self._pending += [joined[i : i + self._piece] for i in range(0, len(joined), self._piece)]
 
     def pieces(self) -> list[npt.NDArray[np.float64]]:
         """The pieces received since the last call."""
@@ -349,10 +355,13 @@ class AnalysisService:
 
     def step(self) -> None:
         for label, bed in self._beds.items():
+            if self._stop.is_set():
+                return  # shutting down: the rest of the beds do not matter any more
             if label in self._failed:
                 continue
             try:
                 bed.step()
+                time.sleep(0)  # let the GUI thread have the interpreter between beds
             except Exception as exc:
                 # A fault shows on its bed (FAILED, with the reason) and stops only that bed.
                 self._failed.add(label)
