@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 from app.analysis.pulse import PulseRate, PulseRateAnalyser, pulse_rates
 from app.analysis.quality import RateStatus, Verdict, hop_samples
 from drivers.sim import PhysiologyState
+from tests.unit.chunking import assert_any_chunking_matches, assert_fixed_chunks_match
 from tests.unit.sim_helpers import heart_rate, r_peaks, run
 
 Array = npt.NDArray[np.float64]
@@ -286,16 +287,6 @@ def test_simulated_atrial_fibrillation_keeps_a_rate_near_the_heart_rate() -> Non
     assert 0.9 * hr <= float(np.mean(reported)) <= 1.05 * hr
 
 
-def record(analyser: PulseRateAnalyser, x: Array, chunks: list[int]) -> list[PulseRate]:
-    seen, position = [], 0
-    while position < x.size:
-        for size in chunks:
-            analyser.feed(x[position : position + size])
-            position += size
-            seen.append(analyser.estimate())
-    return seen
-
-
 def awkward_pleth() -> Array:
     fs = 125.0
     x = steady(95.0, fs, 30.0, jitter=0.02, seed=9)
@@ -308,21 +299,15 @@ def awkward_pleth() -> Array:
 @given(chunks=st.lists(st.integers(0, 300), min_size=1, max_size=30).filter(any))
 def test_any_chunking_gives_the_same_estimates(chunks: list[int]) -> None:
     x = awkward_pleth()
-    whole = {e.sample_index: e for e in pulse_rates(x, 125.0)}
-    seen = record(PulseRateAnalyser(125.0), x, chunks)
-    assert seen[-1] == whole[max(whole)]
-    assert all(e == whole[e.sample_index] for e in seen if e.sample_index)
+    assert_any_chunking_matches(PulseRateAnalyser(125.0), pulse_rates(x, 125.0), x, chunks)
 
 
 @pytest.mark.parametrize("size", [1, 7, 125, 381])
 def test_fixed_chunk_sizes_give_the_same_estimates(size: int) -> None:
     x = awkward_pleth()
-    whole = {e.sample_index: e for e in pulse_rates(x, 125.0)}
-    assert any(e.bpm is not None for e in whole.values())
-    seen = [e for e in record(PulseRateAnalyser(125.0), x, [size]) if e.sample_index]
-    assert all(e == whole[e.sample_index] for e in seen)
-    if size <= hop_samples(125.0):  # then every estimate was seen
-        assert {e.sample_index for e in seen} == set(whole)
+    whole = pulse_rates(x, 125.0)
+    assert any(e.bpm is not None for e in whole)
+    assert_fixed_chunks_match(PulseRateAnalyser(125.0), whole, x, size, hop_samples(125.0))
 
 
 def check(estimate: PulseRate) -> None:

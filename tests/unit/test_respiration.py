@@ -15,6 +15,7 @@ from scipy.signal import butter, find_peaks, sosfiltfilt
 from app.analysis.quality import RateStatus, Verdict, hop_samples
 from app.analysis.respiration import RespirationRate, RespirationRateAnalyser, respiration_rates
 from drivers.sim import PhysiologyState
+from tests.unit.chunking import assert_any_chunking_matches, assert_fixed_chunks_match
 from tests.unit.sim_helpers import run
 
 Array = npt.NDArray[np.float64]
@@ -244,16 +245,6 @@ def test_simulated_arrest_ends_in_apnoea() -> None:
     assert last.seconds_since_breath >= 30.0
 
 
-def record(analyser: RespirationRateAnalyser, x: Array, chunks: list[int]) -> list[RespirationRate]:
-    seen, position = [], 0
-    while position < x.size:
-        for size in chunks:
-            analyser.feed(x[position : position + size])
-            position += size
-            seen.append(analyser.estimate())
-    return seen
-
-
 def awkward_impedance() -> Array:
     fs = 62.5
     x = steady(24.0, fs, 45.0)
@@ -266,21 +257,17 @@ def awkward_impedance() -> Array:
 @given(chunks=st.lists(st.integers(0, 200), min_size=1, max_size=30).filter(any))
 def test_any_chunking_gives_the_same_estimates(chunks: list[int]) -> None:
     x = awkward_impedance()
-    whole = {e.sample_index: e for e in respiration_rates(x, 62.5)}
-    seen = record(RespirationRateAnalyser(62.5), x, chunks)
-    assert seen[-1] == whole[max(whole)]
-    assert all(e == whole[e.sample_index] for e in seen if e.sample_index)
+    assert_any_chunking_matches(
+        RespirationRateAnalyser(62.5), respiration_rates(x, 62.5), x, chunks
+    )
 
 
 @pytest.mark.parametrize("size", [1, 10, 63, 200])
 def test_fixed_chunk_sizes_give_the_same_estimates(size: int) -> None:
     x = awkward_impedance()
-    whole = {e.sample_index: e for e in respiration_rates(x, 62.5)}
-    assert any(e.per_min is not None for e in whole.values())
-    seen = [e for e in record(RespirationRateAnalyser(62.5), x, [size]) if e.sample_index]
-    assert all(e == whole[e.sample_index] for e in seen)
-    if size <= hop_samples(62.5):  # then every estimate was seen
-        assert {e.sample_index for e in seen} == set(whole)
+    whole = respiration_rates(x, 62.5)
+    assert any(e.per_min is not None for e in whole)
+    assert_fixed_chunks_match(RespirationRateAnalyser(62.5), whole, x, size, hop_samples(62.5))
 
 
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
