@@ -129,8 +129,7 @@ def test_the_detector_finds_the_excerpts_beats(results: list[RecordResult]) -> N
 
 def test_flutter_is_excluded_where_the_reference_marks_it(results: list[RecordResult]) -> None:
     by_name = {r.record: r for r in results}
-    if "207x" not in by_name:
-        pytest.skip("the 207 excerpt (ventricular flutter) is not shipped")
+    assert "207x" in by_name, "the 207 excerpt (ventricular flutter) must ship in tests/data"
     flutter = by_name["207x"]
     assert flutter.vf_seconds > 60.0
     record = read_mit_record(EXCERPTS / "207x")
@@ -144,8 +143,7 @@ def test_flutter_is_excluded_where_the_reference_marks_it(results: list[RecordRe
 
 def test_af_is_found_where_the_reference_has_it(results: list[RecordResult]) -> None:
     by_name = {r.record: r for r in results}
-    if "201x" not in by_name:
-        pytest.skip("the 201 excerpt (AF) is not shipped")
+    assert "201x" in by_name, "the 201 excerpt (AF) must ship in tests/data"
     af = by_name["201x"].af_whole
     assert af.reference_s > 30.0
     assert af.duration_se is not None
@@ -195,8 +193,7 @@ def test_records_default_to_the_folder_listing(tmp_path: Path) -> None:
 
 
 def test_reference_flutter_marks_in_the_excerpt_are_those_of_the_atr_file() -> None:
-    if "207x" not in SHIPPED:
-        pytest.skip("the 207 excerpt is not shipped")
+    assert "207x" in SHIPPED, "the 207 excerpt must ship in tests/data"
     annotations = read_annotations(EXCERPTS / "207x", "atr")
     record = read_mit_record(EXCERPTS / "207x")
     starts = [
