@@ -170,8 +170,8 @@ class EcgAnalyzer:
         events = self._rhythm.update(
             Observation(now, seen / self.fs, rate, vf, self._af.in_af, signal_ok)
         )
-        if self._rhythm.label in (RhythmLabel.ASYSTOLE, RhythmLabel.VF):
-            rate = 0.0 if self._rhythm.label is RhythmLabel.ASYSTOLE else rate
+        if self._rhythm.label is RhythmLabel.ASYSTOLE:
+            rate = 0.0
         self._snapshot = EcgAnalysis(
             sample_index=seen,
             heart_rate=rate,

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from app.analysis.ecg_analyzer import EcgAnalysis, EcgAnalyzer
-from app.analysis.morphology import BeatClass
 from app.analysis.pulse import PulseRateAnalyser
 from app.analysis.quality import RateStatus
 from app.analysis.respiration import RespirationRateAnalyser
@@ -246,7 +245,7 @@ class BedAnalysis:
     def _record_marks(self, channel: _Channel, analyzer: EcgAnalyzer, newest: int) -> None:
         fs = channel.spec.sample_rate
         fresh = [
-            Mark(channel.time_of(b.sample / fs), _mark_label(b.beat_class))
+            Mark(channel.time_of(b.sample / fs), b.beat_class.value)
             for b in analyzer.beats
             if b.sample > newest
         ]
@@ -305,10 +304,6 @@ def _rate_value(value: float | None, status: RateStatus) -> tuple[float | None, 
 
 def _rate_note(status: RateStatus, reason: str) -> str:
     return "" if status is RateStatus.VALID else reason
-
-
-def _mark_label(beat_class: BeatClass) -> str:
-    return beat_class.value
 
 
 class AnalysisService:
