@@ -6,10 +6,12 @@
 set -eu
 mode=${1:-headless}
 
-# soname:package pairs for the offscreen platform (QtGui, QtWidgets, fonts).
+# soname:package pairs for the offscreen platform (QtGui, QtWidgets, fonts) and for
+# QtMultimedia, which plays the alarm tones (it loads libpulse even with no sound server).
 base="libEGL.so.1:libegl1 libGL.so.1:libgl1 libOpenGL.so.0:libopengl0
 libfontconfig.so.1:libfontconfig1 libfreetype.so.6:libfreetype6 libxkbcommon.so.0:libxkbcommon0
-libglib-2.0.so.0:libglib2.0-0 libdbus-1.so.3:libdbus-1-3 libX11.so.6:libx11-6 libxcb.so.1:libxcb1"
+libglib-2.0.so.0:libglib2.0-0 libdbus-1.so.3:libdbus-1-3 libX11.so.6:libx11-6 libxcb.so.1:libxcb1
+libpulse.so.0:libpulse0"
 # The xcb platform plugin, for a window on an X11 desktop.
 gui="libX11-xcb.so.1:libx11-xcb1 libxkbcommon-x11.so.0:libxkbcommon-x11-0
 libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 libxcb-image.so.0:libxcb-image0

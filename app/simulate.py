@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from app.alarms.engine import AlarmEngine
+from app.alarms.log import LogEntry
 from app.analysis.service import AnalysisService
 from app.bus import StationEvent
 from app.cli import SimulateOptions
@@ -43,6 +45,26 @@ def event_record(event: StationEvent, epoch: float) -> dict[str, Any]:
     return record
 
 
+def alarm_record(entry: LogEntry, epoch: float) -> dict[str, Any]:
+    """An alarm-log entry as a JSON line; ``bed`` is null for a station-wide alarm."""
+    record: dict[str, Any] = {
+        "t": round(entry.t - epoch, 3),
+        "bed": entry.bed or None,
+        "type": "alarm",
+        "event": entry.event,
+    }
+    if entry.alarm_id is not None:
+        record["id"] = entry.alarm_id
+    if entry.priority is not None:
+        record["priority"] = entry.priority.text
+    if entry.kind is not None:
+        record["kind"] = entry.kind.value
+    for name in ("code", "text", "user", "detail"):
+        if getattr(entry, name):
+            record[name] = getattr(entry, name)
+    return record
+
+
 class OrderedEventWriter:
     """Holds events back until no bed can still produce an earlier one."""
 
@@ -56,6 +78,12 @@ class OrderedEventWriter:
         for event in events:
             record = event_record(event, self._epoch)
             self._held.append((record["t"], record["bed"], self._count, record))
+            self._count += 1
+
+    def add_alarms(self, entries: Iterable[LogEntry]) -> None:
+        for entry in entries:
+            record = alarm_record(entry, self._epoch)
+            self._held.append((record["t"], record["bed"] or "", self._count, record))
             self._count += 1
 
     def write_record(self, record: dict[str, Any]) -> None:
@@ -82,7 +110,7 @@ def run(options: SimulateOptions) -> int:
     try:
         writer = OrderedEventWriter(out, epoch)
         writer.write_record(_session_record("start", options, station))
-        _run_until_done(station, writer)
+        _run_until_done(station, writer, epoch)
         writer.write_record(_session_record("end", options, station))
     finally:
         if out is not sys.stdout:
@@ -92,22 +120,26 @@ def run(options: SimulateOptions) -> int:
     return 0
 
 
-def _run_until_done(station: Station, writer: OrderedEventWriter) -> None:
+def _run_until_done(station: Station, writer: OrderedEventWriter, epoch: float) -> None:
     drivers = _drivers(station)
     analysis = AnalysisService(station, lossless=True)
     analysis.attach()
+    alarms = AlarmTicker(AlarmEngine(station), writer)  # subscribes before devices start
     station.start()
     try:
         while not all(d.wait(0) for d in drivers):
             time.sleep(POLL_SECONDS)
             # The watermark first: whatever was delivered before it is on the bus by now,
             # and the analysis has published every event before what it has analysed.
-            watermark = min(d.delivered for d in drivers)
+            # Driver seconds count from the epoch; the analysis reports station time.
+            delivered = epoch + min(d.delivered for d in drivers)
             analysis.step()
-            watermark = min(watermark, analysis.analysed_until)
+            watermark = min(delivered, analysis.analysed_until)
+            alarms.run_until(watermark)
             writer.add(station.poll())
-            writer.flush(watermark)
+            writer.flush(watermark - epoch)
         analysis.step()  # the tail the drivers delivered last
+        alarms.run_until(min(epoch + min(d.delivered for d in drivers), analysis.analysed_until))
     finally:
         analysis.close()
         stuck = station.stop()
@@ -115,6 +147,30 @@ def _run_until_done(station: Station, writer: OrderedEventWriter) -> None:
         writer.flush()
     if stuck:
         raise RuntimeError(f"devices did not stop: {', '.join(stuck)}")
+
+
+class AlarmTicker:
+    """Ticks the alarm engine through data time at its live rate (headless runs faster than
+    real time), so alarm times are as exact as live; its log goes to the writer."""
+
+    def __init__(self, engine: AlarmEngine, writer: OrderedEventWriter) -> None:
+        self.engine = engine
+        self._writer = writer
+        self._cursor = 0
+        self._next: float | None = None
+
+    def run_until(self, watermark: float) -> None:
+        if watermark == float("-inf"):
+            return
+        if self._next is None:
+            self._next = watermark
+        while self._next <= watermark:
+            self.engine.tick(self._next, hold_future=True)
+            self._next += self.engine.config.tick
+        entries, self._cursor, missed = self.engine.log.since(self._cursor)
+        if missed:
+            raise RuntimeError(f"{missed} alarm-log entries were lost before being written")
+        self._writer.add_alarms(entries)
 
 
 def _session_record(name: str, options: SimulateOptions, station: Station) -> dict[str, Any]:

@@ -19,7 +19,8 @@ import numpy.typing as npt
 
 from app.analysis.ecg_analyzer import EcgAnalysis, EcgAnalyzer
 from app.analysis.pulse import PulseRateAnalyser
-from app.analysis.quality import RateStatus
+from app.analysis.quality import Quality as SignalQuality
+from app.analysis.quality import RateStatus, Verdict
 from app.analysis.respiration import RespirationRateAnalyser
 from app.analysis.rhythm import RhythmConfig, RhythmEvent, RhythmLabel
 from app.model.ward import DERIVED_KIND
@@ -56,6 +57,14 @@ HR_FROM_PLETH = NumericSpec("HR", "PR (pleth)", "/min", "bpm", ColourRole.PLETH,
 PR = NumericSpec("PR", "PR", "/min", "bpm", ColourRole.PLETH, stale_after=STALE_AFTER)
 RR = NumericSpec("RR", "RR", "/min", "rpm", ColourRole.RESP, stale_after=STALE_AFTER)
 PVC = NumericSpec("PVC", "PVC", "/min", "/min", ColourRole.ECG, stale_after=STALE_AFTER)
+# Signal-quality indices (0-1) per channel, for alarm gating; no display shows them.
+SQI = {
+    role: NumericSpec(f"{name}_SQI", f"{name} SQI", "1", "", role, STALE_AFTER, decimals=2)
+    for role, name in ((ColourRole.ECG, "ECG"), (ColourRole.PLETH, "PLETH"),
+                       (ColourRole.RESP, "RESP"))
+}  # fmt: skip
+# Verdicts that say nothing about noise: the channel is absent, or flat (asystole is flat).
+NOT_JUDGED = frozenset({Verdict.NO_SIGNAL, Verdict.LEAD_OFF, Verdict.FLAT})
 RHYTHM_TEXT = {
     RhythmLabel.NO_SIGNAL: "no ECG signal",
     RhythmLabel.LEARNING: "learning",
@@ -189,6 +198,7 @@ class BedAnalysis:
             numerics += [PR] if self.ecg is not None else [HR_FROM_PLETH, PR]
         if self.resp is not None:
             numerics.append(RR)
+        numerics += [SQI[c.spec.colour_role] for c in (self.ecg, self.pleth, self.resp) if c]
         self.analysed_until: float | None = None
         self.source = AnalysisSource(device.bed_label, tuple(numerics), self._now)
         self.marks = MarkStore()  # Vigil's beat labels, for the detail view's overlay
@@ -220,10 +230,12 @@ class BedAnalysis:
             for piece in self.pleth.pieces():
                 self.pulse.feed(piece)
             readings += self._pulse_readings(self.pleth)
+            readings.append(_sqi_reading(self.pleth, self.pulse.quality))
         if self.resp is not None and self.breath is not None and self.resp.started:
             for piece in self.resp.pieces():
                 self.breath.feed(piece)
             readings.append(self._resp_reading(self.resp))
+            readings.append(_sqi_reading(self.resp, self.breath.quality))
         if readings:
             sink.write_readings(readings)
         if ends:
@@ -232,10 +244,14 @@ class BedAnalysis:
     def _step_ecg(
         self, channel: _Channel, analyzer: EcgAnalyzer, sink: SampleSink
     ) -> list[Reading]:
-        analyzer.set_lead_off(any(c.code == "ECG_LEAD_OFF" for c in self.device.active_conditions))
         events: list[RhythmEvent] = []
         newest = analyzer.beats[-1].sample if analyzer.beats else -1
+        fs = channel.spec.sample_rate
         for piece in channel.pieces():
+            # The lead state when these samples were taken, not now: headless, the driver
+            # may be far ahead of the analysis.
+            end = channel.time_of((analyzer.snapshot.sample_index + len(piece)) / fs)
+            analyzer.set_lead_off(self.device.condition_active_at("ECG_LEAD_OFF", end))
             events += analyzer.feed(piece)
         self._record_marks(channel, analyzer, newest)
         for event in events:
@@ -266,7 +282,7 @@ class BedAnalysis:
         pvc = Reading("PVC", round(snapshot.pvc_per_minute), "/min", stamp, Quality.VALID)
         if snapshot.rhythm in (RhythmLabel.NO_SIGNAL, RhythmLabel.LEARNING):
             pvc = Reading("PVC", None, "/min", stamp, Quality.UNAVAILABLE, rhythm)
-        return [hr, pvc]
+        return [hr, pvc, _sqi_reading(channel, snapshot.quality, stamp=stamp)]
 
     def _pulse_readings(self, channel: _Channel) -> list[Reading]:
         if self.pulse is None:
@@ -292,6 +308,21 @@ class BedAnalysis:
         return Reading(
             "RR", value, "/min", stamp, quality, _rate_note(estimate.status, estimate.reason)
         )
+
+
+def _sqi_reading(
+    channel: _Channel,
+    quality: SignalQuality,
+    stamp: float | None = None,
+) -> Reading:
+    """The channel's signal-quality index as a reading: 0-1 while the signal is there to
+    judge, no value (with the reason) while it is absent or flat."""
+    code = SQI[channel.spec.colour_role].code
+    if stamp is None:
+        stamp = channel.time_of(quality.sample_index / channel.spec.sample_rate)
+    if quality.verdict in NOT_JUDGED:
+        return Reading(code, None, "1", stamp, Quality.UNAVAILABLE, quality.reason)
+    return Reading(code, round(quality.score, 2), "1", stamp, Quality.VALID, quality.reason)
 
 
 def _rate_value(value: float | None, status: RateStatus) -> tuple[float | None, Quality]:

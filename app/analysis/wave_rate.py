@@ -11,7 +11,13 @@ import numpy.typing as npt
 
 from app.analysis.filters import CausalFilter
 from app.analysis.hops import HopBuffer, valid_runs
-from app.analysis.quality import OUT_OF_RANGE, ChannelConfig, QualityAnalyser, hop_samples
+from app.analysis.quality import (
+    OUT_OF_RANGE,
+    ChannelConfig,
+    Quality,
+    QualityAnalyser,
+    hop_samples,
+)
 
 FloatArray = npt.NDArray[np.float64]
 Estimate = TypeVar("Estimate")
@@ -37,6 +43,11 @@ class WaveRateAnalyser(ABC, Generic[Estimate]):
 
     def estimate(self) -> Estimate:
         return self._estimate
+
+    @property
+    def quality(self) -> Quality:
+        """The signal-quality judgement of the newest window."""
+        return self._sqi.quality()
 
     def estimates_over(self, samples: npt.ArrayLike) -> list[Estimate]:
         """Batch use: feed a whole record and return the estimate after every hop."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from app.bus import EventBus, StationEvent
@@ -29,6 +30,7 @@ from drivers.base import (
 )
 
 HISTORY_SECONDS = 60.0  # enough for the widest sweep at the slowest speed
+CONDITION_CHANGES_KEPT = 64  # per code: a consumer far behind the driver can still ask
 
 
 class DeviceStream:
@@ -56,6 +58,7 @@ class DeviceStream:
         self._status_received_at = clock()
         self._last_data_at: float | None = None  # station time the last block or reading came
         self._conditions: dict[str, DeviceCondition] = {}
+        self._condition_changes: dict[str, deque[DeviceCondition]] = {}
         self._last_events: dict[str, DeviceEvent] = {}  # by kind, e.g. the NIBP cycle
         self._unknown_channel_samples = 0
         self._taps: dict[str, tuple[SampleTap, ...]] = {}
@@ -91,6 +94,7 @@ class DeviceStream:
 
     def write_readings(self, readings: Sequence[Reading]) -> None:
         self.numerics.put_many(readings)
+        self._bus.put_readings(self.bed_label, self.serial, readings)
         if not self.description.channels:  # a numerics-only device: readings are its data
             self._mark_data()
 
@@ -108,6 +112,10 @@ class DeviceStream:
     def write_condition(self, condition: DeviceCondition) -> None:
         with self._lock:
             self._conditions[condition.code] = condition
+            changes = self._condition_changes.setdefault(
+                condition.code, deque(maxlen=CONDITION_CHANGES_KEPT)
+            )
+            changes.append(condition)
         self._bus.put(StationEvent(self.bed_label, self.serial, condition))
 
     def write_event(self, event: DeviceEvent) -> None:
@@ -131,6 +139,11 @@ class DeviceStream:
                 since = max(since, self._last_data_at)
         return max(0.0, now - since)
 
+    def newest_sample_time(self) -> float | None:
+        """Device time of the newest waveform sample received, None before the first."""
+        ends = [t for t in (b.t_end for b in self.buffers.values()) if t is not None]
+        return max(ends) if ends else None
+
     def marks(self, channel: str, t_from: float, t_to: float) -> list[Mark]:
         """The marks of a channel with ``t_from <= timestamp < t_to`` (the last minute is
         kept), oldest first."""
@@ -147,6 +160,18 @@ class DeviceStream:
     def last_event(self, kind: str) -> DeviceEvent | None:
         with self._lock:
             return self._last_events.get(kind)
+
+    def condition_active_at(self, code: str, t: float) -> bool:
+        """Whether condition ``code`` was active at device time ``t``: for a consumer that
+        runs behind the driver (headless analysis), which must not see the future."""
+        with self._lock:
+            changes = list(self._condition_changes.get(code, ()))
+        active = False
+        for change in changes:
+            if change.timestamp > t:
+                break
+            active = change.active
+        return active
 
     @property
     def active_conditions(self) -> list[DeviceCondition]:

@@ -1,0 +1,107 @@
+"""The alarm engine's own picture of each bed, built only from what it received in time order.
+
+The engine reads no view state and no store that drivers may have written past the moment it
+judges: every reading, status, condition and analysis event reaches it through its
+subscription to the station bus, stamped with its time, and is applied when the engine's
+clock passes that time. Headless at full speed (beds run ahead of one another) that keeps
+alarm times exact; live, the clock is the wall clock and nothing waits.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from app.bus import FeedItem, ReadingSet
+from drivers.base import (
+    DeviceCondition,
+    DeviceDescription,
+    DeviceEvent,
+    DriverState,
+    DriverStatus,
+    Quality,
+    Reading,
+)
+
+EVENTS_KEPT = 32  # ectopy events per bed: far more than arrive between two ticks
+
+
+@dataclass(slots=True)
+class DeviceView:
+    serial: str
+    description: DeviceDescription
+    derived: bool  # Vigil's own analysis of the bed's waves
+    status: DriverStatus
+    conditions: dict[str, DeviceCondition] = field(default_factory=dict)
+    readings: dict[str, Reading] = field(default_factory=dict)
+    newest_reading: float | None = None  # device time of the newest reading
+
+    def stale_after(self, code: str) -> float:
+        spec = next((n for n in self.description.numerics if n.code == code), None)
+        return spec.stale_after if spec is not None else 10.0
+
+    @property
+    def has_waveforms(self) -> bool:
+        return bool(self.description.channels)
+
+    @property
+    def connected(self) -> bool:
+        return self.status.state is DriverState.CONNECTED
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A current, trustworthy reading, or why there is none."""
+
+    value: float | None
+    timestamp: float
+    quality: Quality
+    device: str
+
+
+@dataclass(slots=True)
+class BedView:
+    label: str
+    devices: dict[str, DeviceView] = field(default_factory=dict)
+    rhythm: str = "LEARNING"
+    rhythm_since: float = 0.0
+    ectopy: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
+
+    def apply(self, item: FeedItem) -> None:
+        device = self.devices.get(item.device)
+        if device is None:
+            return  # a device attached after the engine last looked; picked up next tick
+        payload = item.payload
+        if isinstance(payload, ReadingSet):
+            for reading in payload.readings:
+                device.readings[reading.code] = reading
+            device.newest_reading = max(device.newest_reading or payload.timestamp,
+                                        payload.timestamp)  # fmt: skip
+        elif isinstance(payload, DriverStatus):
+            device.status = payload
+        elif isinstance(payload, DeviceCondition):
+            device.conditions[payload.code] = payload
+        elif isinstance(payload, DeviceEvent) and device.derived:
+            if payload.kind == "rhythm":
+                self.rhythm, self.rhythm_since = payload.name, payload.timestamp
+            elif payload.kind == "ectopy":
+                self.ectopy.append((payload.timestamp, payload.name))
+
+    def value(self, code: str, now: float) -> Value | None:
+        """The freshest reading of ``code`` from the device that measures it (Vigil's own
+        analysis first), or None when no device reports it; a value older than its
+        parameter's limit counts as no value."""
+        ordered = sorted(self.devices.values(), key=lambda d: not d.derived)
+        for device in ordered:
+            reading = device.readings.get(code)
+            if reading is None:
+                continue
+            if now - reading.timestamp > device.stale_after(code) or not device.connected:
+                return Value(None, reading.timestamp, Quality.UNAVAILABLE, device.serial)
+            return Value(reading.value, reading.timestamp, reading.quality, device.serial)
+        return None
+
+    def measures(self, code: str) -> bool:
+        return any(
+            any(n.code == code for n in d.description.numerics) for d in self.devices.values()
+        )

@@ -1,0 +1,1 @@
+"""Early-warning scores computed from charted observations (NEWS2)."""
