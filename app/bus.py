@@ -37,10 +37,7 @@ class ReadingSet:
     """Readings a device delivered together (subscribers only: the views read the stores)."""
 
     readings: tuple[Reading, ...]
-
-    @property
-    def timestamp(self) -> float:
-        return max(r.timestamp for r in self.readings)
+    timestamp: float  # the newest reading's
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +47,7 @@ class FeedItem:
     bed: str
     device: str
     payload: Payload | ReadingSet
-
-    @property
-    def timestamp(self) -> float:
-        return self.payload.timestamp
+    timestamp: float  # the payload's, kept: subscribers sort by it every tick
 
 
 class Subscription:
@@ -82,11 +76,12 @@ class EventBus:
     def put(self, event: StationEvent) -> None:
         self._queue.put(event)
         for subscription in self._subscriptions:
-            subscription.put(FeedItem(event.bed, event.device, event.payload))
+            subscription.put(FeedItem(event.bed, event.device, event.payload, event.timestamp))
 
     def put_readings(self, bed: str, device: str, readings: Sequence[Reading]) -> None:
         if readings and self._subscriptions:
-            item = FeedItem(bed, device, ReadingSet(tuple(readings)))
+            stamp = max(r.timestamp for r in readings)
+            item = FeedItem(bed, device, ReadingSet(tuple(readings), stamp), stamp)
             for subscription in self._subscriptions:
                 subscription.put(item)
 

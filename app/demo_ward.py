@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.alarms.engine import AlarmEngine
 from app.model.patient import Patient, PatientCategory, Sex
 from app.model.ward import Ward
 from app.station import Station
@@ -132,6 +133,17 @@ def build_simulated_station(
         station.attach(label, driver)
         station.ward.admit(label, _unique_patient(station.ward, rng, today))
     return station
+
+
+DEMO_OBSERVER = "demo ward (simulated)"
+
+
+def enter_demo_observations(engine: AlarmEngine, station: Station, at: float) -> None:
+    """The nurse's part of NEWS2 for each simulated patient (alert, on air, scale 1), so the
+    demo shows complete scores; entered in the demo's name, and logged like any entry."""
+    for bed in station.ward.beds:
+        if bed.patient is not None:
+            engine.set_observation(bed.label, "A", False, 1, DEMO_OBSERVER, at=at)
 
 
 def _unique_patient(ward: Ward, rng: np.random.Generator, today: dt.date) -> Patient:

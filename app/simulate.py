@@ -19,7 +19,7 @@ from app.alarms.log import LogEntry
 from app.analysis.service import AnalysisService
 from app.bus import StationEvent
 from app.cli import SimulateOptions
-from app.demo_ward import build_simulated_station, scenario_for_bed
+from app.demo_ward import build_simulated_station, enter_demo_observations, scenario_for_bed
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
 from drivers.base import DeviceCondition, DeviceEvent, DriverStatus
@@ -62,6 +62,8 @@ def alarm_record(entry: LogEntry, epoch: float) -> dict[str, Any]:
     for name in ("code", "text", "user", "detail"):
         if getattr(entry, name):
             record[name] = getattr(entry, name)
+    if entry.since is not None:  # a limit alarm: when its value first crossed the limit
+        record["since"] = round(entry.since - epoch, 3)
     return record
 
 
@@ -124,7 +126,9 @@ def _run_until_done(station: Station, writer: OrderedEventWriter, epoch: float) 
     drivers = _drivers(station)
     analysis = AnalysisService(station, lossless=True)
     analysis.attach()
-    alarms = AlarmTicker(AlarmEngine(station), writer)  # subscribes before devices start
+    engine = AlarmEngine(station)  # subscribes before the devices start
+    enter_demo_observations(engine, station, epoch)
+    alarms = AlarmTicker(engine, writer, epoch)
     station.start()
     try:
         while not all(d.wait(0) for d in drivers):
@@ -153,20 +157,20 @@ class AlarmTicker:
     """Ticks the alarm engine through data time at its live rate (headless runs faster than
     real time), so alarm times are as exact as live; its log goes to the writer."""
 
-    def __init__(self, engine: AlarmEngine, writer: OrderedEventWriter) -> None:
+    def __init__(self, engine: AlarmEngine, writer: OrderedEventWriter, epoch: float) -> None:
         self.engine = engine
         self._writer = writer
         self._cursor = 0
-        self._next: float | None = None
+        self._epoch = epoch
+        self._index = 0  # of the next tick, counted from the epoch: the same run, the same times
 
     def run_until(self, watermark: float) -> None:
-        if watermark == float("-inf"):
-            return
-        if self._next is None:
-            self._next = watermark
-        while self._next <= watermark:
-            self.engine.tick(self._next, hold_future=True)
-            self._next += self.engine.config.tick
+        """Every tick up to ``watermark``, from the start of the run (a tick that finds the
+        data ahead of it waits for nothing: what is stamped later is held back)."""
+        tick = self.engine.config.tick
+        while self._epoch + self._index * tick <= watermark:
+            self.engine.tick(self._epoch + self._index * tick, hold_future=True)
+            self._index += 1
         entries, self._cursor, missed = self.engine.log.since(self._cursor)
         if missed:
             raise RuntimeError(f"{missed} alarm-log entries were lost before being written")

@@ -108,7 +108,7 @@ class AlarmSoundPlayer(QtCore.QObject):
         self._stop_audio()
         if self._sounding is None or not self._can_play():
             return
-        interval = PATTERNS[self._sounding].inter_burst
+        interval = PATTERNS[self._sounding].period
         if interval is not None:
             self._repeat.start(round(interval * 1000))
         self._play_sounding()

@@ -8,6 +8,7 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.alarms.engine import AlarmEngine, AlarmSnapshot
 from app.model.ward import Bed, Ward
 from app.presentation import (
     link_of,
@@ -19,6 +20,8 @@ from app.presentation import (
 )
 from widgets import theme
 from widgets.admit_dialog import AdmitDialog
+from widgets.alarm_strip import AlarmStrip
+from widgets.bed_alarm_panel import BedAlarmPanel
 from widgets.bed_numerics import BedNumerics
 from widgets.tile_header import TileHeader
 from widgets.waveform_panel import WaveformPanel
@@ -39,6 +42,8 @@ class BedDetail(QtWidgets.QWidget):
         *,
         kiosk: bool,
         px_per_mm: float,
+        alarms: AlarmEngine | None = None,
+        user: str = "",
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -51,6 +56,8 @@ class BedDetail(QtWidgets.QWidget):
         layout.addLayout(self._toolbar())
         self.header = TileHeader(bed.label, 20)
         layout.addWidget(self.header)
+        self.alarm_strip = AlarmStrip(20, self)
+        layout.addWidget(self.alarm_strip)
         body = QtWidgets.QHBoxLayout()
         layout.addLayout(body, 1)
         self.panel: WaveformPanel | None = None
@@ -78,6 +85,10 @@ class BedDetail(QtWidgets.QWidget):
         self.device_info.setWordWrap(True)
         self.device_info.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 13px;")
         side.addWidget(self.device_info)
+        self.alarm_panel: BedAlarmPanel | None = None
+        if alarms is not None:
+            self.alarm_panel = BedAlarmPanel(alarms, bed.label, user, kiosk=kiosk)
+            body.addWidget(self.alarm_panel, 1)
         bed.patient_changed.connect(self._on_patient_changed)
         self._disposed = False
         self.refresh(time.time())
@@ -184,6 +195,15 @@ class BedDetail(QtWidgets.QWidget):
             f"{monitor.samples_missing:,}   clock slips: {monitor.clock_slips:,}{marks}\n"
             f"ECG scale: {self._ecg_scale_text()}"
         )
+
+    def show_alarms(self, snapshot: AlarmSnapshot, now: float) -> None:
+        label = self.bed.label
+        self.alarm_strip.show_alarms(snapshot.for_bed(label), snapshot.off_for_bed(label), now)
+        if self.alarm_panel is not None:
+            self.alarm_panel.show_snapshot(snapshot, now)
+
+    def flash(self, now: float) -> None:
+        self.alarm_strip.flash(now)
 
     def _ecg_scale_text(self) -> str:
         mm_per_mv = self.panel.ecg_mm_per_mv() if self.panel is not None else None

@@ -12,6 +12,7 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.alarms.engine import AlarmSnapshot
 from app.model.ward import Bed
 from app.presentation import (
     SIMULATED_TAG,
@@ -23,6 +24,7 @@ from app.presentation import (
     trace_messages,
 )
 from widgets import theme
+from widgets.alarm_strip import AlarmStrip, off_text
 from widgets.bed_numerics import BedNumerics
 from widgets.tile_header import TileHeader
 from widgets.tile_layout import TileTier, tile_channels
@@ -66,6 +68,10 @@ class BedTile(QtWidgets.QFrame):
         outer.setSpacing(0)
         self.header = TileHeader(bed.label, tier.header_px)
         outer.addWidget(self.header)
+        # The alarm line covers the header while an alarm is in force: it costs the traces
+        # and numerics no room, and the bed's label leads it.
+        self.alarm_strip = AlarmStrip(tier.header_px, self)
+        self.alarm_strip.hide()
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(2)
@@ -136,6 +142,26 @@ class BedTile(QtWidgets.QFrame):
         except Exception as exc:  # one tile's failure must not freeze the others
             log.exception("the numerics of %s failed", self.bed.label)
             self._show_fault(exc)
+
+    def show_alarms(self, snapshot: AlarmSnapshot, now: float) -> None:
+        """The bed's alarms; shown even on a tile whose drawing failed."""
+        label = self.bed.label
+        alarms = snapshot.for_bed(label)
+        self.header.set_alarm_off(off_text(snapshot.off_for_bed(label)))
+        if not alarms:
+            self.alarm_strip.hide()
+            return
+        self.alarm_strip.show_alarms(alarms, (), now, label)
+        place = self.header.geometry()
+        if self.alarm_strip.geometry() != place:
+            self.alarm_strip.setFixedHeight(place.height())
+            self.alarm_strip.setGeometry(place)
+        if not self.alarm_strip.isVisible():
+            self.alarm_strip.show()
+            self.alarm_strip.raise_()
+
+    def flash(self, now: float) -> None:
+        self.alarm_strip.flash(now)
 
     def _show_fault(self, exc: Exception) -> None:
         """Stop drawing this tile and say so on it, in words, in red."""

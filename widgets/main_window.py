@@ -7,13 +7,18 @@ the status bar four times a second.
 
 from __future__ import annotations
 
+import getpass
 import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.alarms.engine import AlarmEngine
+from app.alarms.service import AlarmService
 from app.presentation import REPLAY_TAG, SIMULATED_TAG, source_tag
 from app.station import Station
 from widgets import theme
+from widgets.alarm_bar import AlarmBar
+from widgets.alarm_sound import AlarmSoundPlayer
 from widgets.bed_detail import BedDetail
 from widgets.frame_clock import FrameClock
 from widgets.ward_grid import WardGrid
@@ -22,6 +27,15 @@ REFRESH_HZ = 4.0
 KIOSK_BANNER = "DEMO — NOT FOR CLINICAL USE"
 # What the top bar says while any device is not a live patient.
 BANNERS = {SIMULATED_TAG: "SIMULATED DATA", REPLAY_TAG: "REPLAY — RECORDED ECG, NOT LIVE"}
+
+
+def operator_name() -> str:
+    """Who acts at this workstation (acknowledgements, limits) until Vigil has logins: the
+    desktop session's user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return "unknown operator"
 
 
 class Watermark(QtWidgets.QWidget):
@@ -120,9 +134,15 @@ class MainWindow(QtWidgets.QMainWindow):
         px_per_mm: float,
         font_scale: float = 1.0,
         calibration_note: str = "",
+        alarms: AlarmEngine | None = None,
+        alarm_service: AlarmService | None = None,
+        user: str = "",
     ) -> None:
         super().__init__()
         self.station = station
+        self.alarms = alarms
+        self.alarm_service = alarm_service
+        self.user = user or operator_name()
         self.kiosk = kiosk
         self._px_per_mm = px_per_mm
         self._calibration_note = calibration_note
@@ -141,6 +161,14 @@ class MainWindow(QtWidgets.QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.top_bar)
+        self.alarm_bar: AlarmBar | None = None
+        self.sound: AlarmSoundPlayer | None = None
+        self._reminders_heard = 0
+        if alarms is not None:
+            self.alarm_bar = AlarmBar(alarms, self.user)
+            self.alarm_bar.bed_requested.connect(self.show_bed)
+            column.addWidget(self.alarm_bar)
+            self.sound = AlarmSoundPlayer(self)
         column.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.status = QtWidgets.QLabel()
@@ -159,7 +187,13 @@ class MainWindow(QtWidgets.QMainWindow):
         bed = self.station.ward.bed(label)
         index = self.station.ward.beds.index(bed)
         self.detail = BedDetail(
-            self.station.ward, bed, index, kiosk=self.kiosk, px_per_mm=self._px_per_mm
+            self.station.ward,
+            bed,
+            index,
+            kiosk=self.kiosk,
+            px_per_mm=self._px_per_mm,
+            alarms=self.alarms,
+            user=self.user,
         )
         self.detail.back_requested.connect(self.show_grid)
         self.stack.addWidget(self.detail)
@@ -186,9 +220,29 @@ class MainWindow(QtWidgets.QMainWindow):
         self.station.poll()
         view = self.detail if self.detail is not None else self.grid
         view.advance(now)
-        if frame % self._refresh_every == 1 or self._refresh_every == 1:
+        refresh = frame % self._refresh_every == 1 or self._refresh_every == 1
+        if refresh:
             view.refresh(now)
             self._refresh_bars(now)
+        if self.alarms is not None:
+            self.alarms.display_alive(now)  # the engine watches for a frozen screen
+            if refresh:
+                self._show_alarms(view, now)
+            view.flash(now)
+            if self.alarm_bar is not None:
+                self.alarm_bar.flash(now)
+
+    def _show_alarms(self, view: BedDetail | WardGrid, now: float) -> None:
+        if self.alarms is None or self.alarm_bar is None or self.sound is None:
+            return
+        snapshot = self.alarms.snapshot()
+        view.show_alarms(snapshot, now)
+        failure = self.alarm_service.failure if self.alarm_service is not None else None
+        self.alarm_bar.show_snapshot(snapshot, now, self.sound.unavailable_reason, failure)
+        self.sound.set_sounding(snapshot.sounding)
+        if snapshot.reminders > self._reminders_heard:
+            self._reminders_heard = snapshot.reminders
+            self.sound.play_reminder()
 
     def _refresh_bars(self, now: float) -> None:
         self.top_bar.clock.setText(time.strftime("%H:%M:%S", time.localtime(now)))
@@ -213,5 +267,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def shutdown(self) -> None:
         self.clock.stop()
+        if self.sound is not None:
+            self.sound.close()
         self.close_detail()
         self.grid.dispose()

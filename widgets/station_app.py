@@ -6,14 +6,17 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Protocol
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.alarms.engine import AlarmEngine
+from app.alarms.service import AlarmService
 from app.analysis.service import AnalysisService
 from app.cli import StationOptions
-from app.demo_ward import build_simulated_station
+from app.demo_ward import build_simulated_station, enter_demo_observations
 from app.replay_ward import build_replay_station
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
@@ -85,10 +88,15 @@ def run_station(options: StationOptions) -> int:
     sys.setswitchinterval(GIL_SLICE_S)
     analysis = AnalysisService(station)
     analysis.attach()  # before the window, so each bed shows Vigil's numbers from the start
-    window = build_window(app, station, options)
+    alarms = AlarmEngine(station)  # subscribes before the devices start: it misses nothing
+    if options.replay is None:
+        enter_demo_observations(alarms, station, time.time())
+    alarm_service = AlarmService(alarms)
+    window = build_window(app, station, options, alarms, alarm_service)
     meter = RunMeter()
     station.start()
     analysis.start()
+    alarm_service.start()
     window.start()
     arrange(window, options)
     if options.detail_bed is not None:
@@ -103,6 +111,8 @@ def run_station(options: StationOptions) -> int:
     _quit_on_sigint(app)
     code = app.exec()
     window.shutdown()
+    if not alarm_service.stop():
+        log.error("the alarm thread did not stop")
     if not analysis.stop():
         log.error("the analysis thread did not stop")
     stuck = station.stop()
@@ -131,7 +141,11 @@ def build_station(options: StationOptions) -> Station:
 
 
 def build_window(
-    app: QtWidgets.QApplication, station: Station, options: StationOptions
+    app: QtWidgets.QApplication,
+    station: Station,
+    options: StationOptions,
+    alarms: AlarmEngine,
+    alarm_service: AlarmService,
 ) -> MainWindow:
     screen = app.primaryScreen()
     px_per_mm, note = calibrate(screen, options.dpi)
@@ -144,6 +158,8 @@ def build_window(
         px_per_mm=px_per_mm,
         font_scale=font_scale,
         calibration_note=note,
+        alarms=alarms,
+        alarm_service=alarm_service,
     )
 
 

@@ -11,6 +11,7 @@ from app.presentation import HeaderText
 from widgets import theme
 
 _VCENTER = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+ALARM_OFF_BACKGROUND = "#5a6068"
 
 
 class TileHeader(QtWidgets.QWidget):
@@ -30,6 +31,7 @@ class TileHeader(QtWidgets.QWidget):
         self.tag = ""
         self.connection = ("", True)
         self.battery = ""
+        self.alarm_off = ""  # the persistent ALARM OFF indicator, e.g. "ALARM OFF: SpO2"
 
     def set_state(self, patient: str, header: HeaderText) -> None:
         connection = (header.connection.text, header.connection.ok)
@@ -38,12 +40,19 @@ class TileHeader(QtWidgets.QWidget):
             self.patient, self.simulated, self.tag, self.connection, self.battery = state
             self.update()
 
+    def set_alarm_off(self, text: str) -> None:
+        if text != self.alarm_off:
+            self.alarm_off = text
+            self.update()
+
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         p = QtGui.QPainter(self)
         r = self.rect()
         p.fillRect(r, QtGui.QColor("#11171d"))
         x = 6
         x = self._text(p, x, self.bed_label, self._bold, theme.TEXT) + 12
+        if self.alarm_off:
+            x = self._badge(p, x, self.alarm_off) + 12
         right = r.width() - 6
         right = self._text_right(p, right, self.battery, self._small, theme.TEXT_DIM)
         text, ok = self.connection
@@ -71,6 +80,16 @@ class TileHeader(QtWidgets.QWidget):
         w = QtGui.QFontMetrics(f).horizontalAdvance(text)
         self._text(p, right - w, text, f, colour)
         return right - w
+
+    def _badge(self, p: QtGui.QPainter, x: int, text: str) -> int:
+        """A grey box with white text: a state that persists until someone ends it."""
+        w = QtGui.QFontMetrics(self._small).horizontalAdvance(text) + 10
+        rect = QtCore.QRect(x, 3, w, self.height() - 6)
+        p.fillRect(rect, QtGui.QColor(ALARM_OFF_BACKGROUND))
+        p.setFont(self._small)
+        p.setPen(QtGui.QColor("#ffffff"))
+        p.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, text)
+        return rect.right()
 
     def _tag(self, p: QtGui.QPainter, right: int, text: str) -> int:
         w = QtGui.QFontMetrics(self._small).horizontalAdvance(text) + 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from app.alarms.engine import AlarmSnapshot
 from app.model.ward import Bed, Ward
 from widgets.bed_tile import BedTile
 from widgets.tile_layout import BEDS_PER_PAGE, grid_shape, pages, tier_for
@@ -86,6 +87,14 @@ class WardGrid(QtWidgets.QWidget):
     def refresh(self, now: float) -> None:
         for tile in self.tiles:
             tile.refresh(now)
+
+    def show_alarms(self, snapshot: AlarmSnapshot, now: float) -> None:
+        for tile in self.tiles:
+            tile.show_alarms(snapshot, now)
+
+    def flash(self, now: float) -> None:
+        for tile in self.tiles:
+            tile.flash(now)
 
     def dispose(self) -> None:
         """Unsubscribe from the model before the grid goes away (once)."""

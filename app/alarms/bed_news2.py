@@ -17,6 +17,7 @@ from app.scores.news2_watch import News2Alarm, News2AlarmConfig, News2Watch
 from drivers.base import Quality
 
 OBSERVATION_VALID = 12 * 3600.0  # s: NEWS2 0 asks for observations at least 12-hourly
+RESCORE = 1.0  # s between scores: vitals arrive about once a second
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,17 @@ class BedNews2:
         self.observation: NurseObservation | None = None
         self.result: News2Result | None = None
         self.alarm: News2Alarm | None = None
+        self._scored_at = float("-inf")
+
+    def observe(self, observation: NurseObservation) -> None:
+        """A new entry from the nurse: scored at the next update."""
+        self.observation = observation
+        self._scored_at = float("-inf")
 
     def update(self, view: BedView, now: float) -> News2Alarm | None:
+        if now - self._scored_at < RESCORE:
+            return self.alarm
+        self._scored_at = now
         obs = self.observation
         if obs is not None and now - obs.entered_at > OBSERVATION_VALID:
             obs = None

@@ -26,6 +26,9 @@ from drivers.base import (
 EVENTS_KEPT = 32  # ectopy events per bed: far more than arrive between two ticks
 
 
+DEFAULT_STALE_AFTER = 10.0  # s, for a reading the device did not describe
+
+
 @dataclass(slots=True)
 class DeviceView:
     serial: str
@@ -35,10 +38,13 @@ class DeviceView:
     conditions: dict[str, DeviceCondition] = field(default_factory=dict)
     readings: dict[str, Reading] = field(default_factory=dict)
     newest_reading: float | None = None  # device time of the newest reading
+    stale_limits: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stale_limits = {n.code: n.stale_after for n in self.description.numerics}
 
     def stale_after(self, code: str) -> float:
-        spec = next((n for n in self.description.numerics if n.code == code), None)
-        return spec.stale_after if spec is not None else 10.0
+        return self.stale_limits.get(code, DEFAULT_STALE_AFTER)
 
     @property
     def has_waveforms(self) -> bool:
@@ -63,9 +69,14 @@ class Value:
 class BedView:
     label: str
     devices: dict[str, DeviceView] = field(default_factory=dict)
+    ordered: list[DeviceView] = field(default_factory=list)  # Vigil's analysis first
     rhythm: str = "LEARNING"
     rhythm_since: float = 0.0
     ectopy: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
+
+    def add_device(self, device: DeviceView) -> None:
+        self.devices[device.serial] = device
+        self.ordered = sorted(self.devices.values(), key=lambda d: not d.derived)
 
     def apply(self, item: FeedItem) -> None:
         device = self.devices.get(item.device)
@@ -75,8 +86,10 @@ class BedView:
         if isinstance(payload, ReadingSet):
             for reading in payload.readings:
                 device.readings[reading.code] = reading
-            device.newest_reading = max(device.newest_reading or payload.timestamp,
-                                        payload.timestamp)  # fmt: skip
+            newest = device.newest_reading
+            device.newest_reading = (
+                payload.timestamp if newest is None else max(newest, payload.timestamp)
+            )
         elif isinstance(payload, DriverStatus):
             device.status = payload
         elif isinstance(payload, DeviceCondition):
@@ -91,8 +104,7 @@ class BedView:
         """The freshest reading of ``code`` from the device that measures it (Vigil's own
         analysis first), or None when no device reports it; a value older than its
         parameter's limit counts as no value."""
-        ordered = sorted(self.devices.values(), key=lambda d: not d.derived)
-        for device in ordered:
+        for device in self.ordered:
             reading = device.readings.get(code)
             if reading is None:
                 continue

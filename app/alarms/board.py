@@ -104,7 +104,7 @@ class AlarmBoard:
             found.latching, now, announced=now,
         )  # fmt: skip
         self._alarms[(bed, found.key)] = alarm
-        self._write(alarm, "start", now)
+        self._write(alarm, "start", now, since=found.since)
         self._break_pause(alarm.priority, now)
         return alarm
 
@@ -210,9 +210,16 @@ class AlarmBoard:
         )  # fmt: skip
 
     def _write(
-        self, alarm: Alarm, event: str, now: float, detail: str = "", user: str = ""
+        self,
+        alarm: Alarm,
+        event: str,
+        now: float,
+        detail: str = "",
+        user: str = "",
+        *,
+        since: float | None = None,
     ) -> None:
         self.log.append(
             LogEntry(now, alarm.bed, event, alarm.id, alarm.priority, alarm.kind, alarm.code,
-                     alarm.text, user, detail)
+                     alarm.text, user, detail, since)
         )  # fmt: skip

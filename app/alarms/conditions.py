@@ -50,6 +50,9 @@ LIMIT_ALARMS = (
     ("TEMP_HIGH", "TEMP", True, False),
     ("PVC_HIGH", "PVC", True, False),
 )
+BY_PARAMETER: dict[str, list[tuple[str, bool, bool]]] = {}
+for _code, _param, _high, _extreme in LIMIT_ALARMS:
+    BY_PARAMETER.setdefault(_param, []).append((_code, _high, _extreme))
 TEXT = {
     "EXTREME_BRADY": "EXTREME BRADY",
     "EXTREME_TACHY": "EXTREME TACHY",
@@ -67,11 +70,12 @@ class Condition:
     priority: Priority
     text: str
     latching: bool
+    since: float | None = None  # when a limit was first crossed (the delay runs from here)
 
 
-def condition(code: str, text: str, key: str = "") -> Condition:
+def condition(code: str, text: str, key: str = "", since: float | None = None) -> Condition:
     spec = SPECS[code]
-    return Condition(key or code, code, spec.priority, text, spec.latching)
+    return Condition(key or code, code, spec.priority, text, spec.latching, since)
 
 
 class BedConditions:
@@ -101,7 +105,7 @@ class BedConditions:
         rhythm = self._rhythm(view, now)
         found = rhythm + self._limits(view, limits, now)
         if any(c.code in LETHAL_RHYTHMS for c in rhythm):  # the rhythm stands for the rate
-            found = [c for c in found if SPECS[c.code].parameter != "HR"]
+            found = [c for c in found if SPECS[c.code].parameter not in ("HR", "PVC")]
         found = [c for c in (self._gated(c, poor) for c in found) if c is not None]
         found += [
             condition(f"{ch}_POOR_SIGNAL", f"{ch_text(ch)} POOR SIGNAL: {GATED_TEXT[ch]}")
@@ -115,27 +119,30 @@ class BedConditions:
 
     def _limits(self, view: BedView, limits: BedLimits, now: float) -> list[Condition]:
         out: list[Condition] = []
-        values = {code: view.value(code, now) for code in PARAMETERS}
-        for code, param, high, extreme in LIMIT_ALARMS:
-            settings = limits[param]
-            value = values[param]
+        for param, sides in BY_PARAMETER.items():
+            value = view.value(param, now)
             usable = value is not None and value.quality is Quality.VALID
-            limit = (
-                (settings.extreme_high if high else settings.extreme_low)
-                if extreme
-                else (settings.high if high else settings.low)
-            )
             number = value.value if usable and value is not None else None
+            if number is None:  # nothing to judge: every side of this parameter ends
+                for code, *_ in sides:
+                    self._watches[code].reset()
+                continue
             stamp = value.timestamp if value is not None else now
+            settings = limits[param]
             p = PARAMETERS[param]
-            watch = self._watches[code]
-            if watch.update(now, number, stamp, limit=limit, delay=settings.delay,
-                            hysteresis=p.hysteresis):  # fmt: skip
-                shown = f"{number:.{p.decimals}f}" if number is not None else "?"
-                sign = ">" if high else "<"
-                name = TEXT.get(code, f"{p.label} {'HIGH' if high else 'LOW'}")
-                text = f"{name} {shown} {sign} {limit:.{p.decimals}f} {p.unit}"
-                out.append(condition(code, text))
+            for code, high, extreme in sides:
+                limit = (
+                    (settings.extreme_high if high else settings.extreme_low)
+                    if extreme
+                    else (settings.high if high else settings.low)
+                )
+                watch = self._watches[code]
+                if watch.update(now, number, stamp, limit=limit, delay=settings.delay,
+                                hysteresis=p.hysteresis) and limit is not None:  # fmt: skip
+                    sign = ">" if high else "<"
+                    name = TEXT.get(code, f"{p.label} {'HIGH' if high else 'LOW'}")
+                    text = f"{name} {number:.{p.decimals}f} {sign} {limit:.{p.decimals}f} {p.unit}"
+                    out.append(condition(code, text, since=watch.since))
         # An extreme alarm stands for its plain one: one parameter, one alarm.
         codes = {c.code for c in out}
         superseded = {"HR_LOW": "EXTREME_BRADY", "HR_HIGH": "EXTREME_TACHY", "SPO2_LOW": "DESAT"}

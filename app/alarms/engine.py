@@ -163,11 +163,13 @@ class AlarmEngine:
                 self._beds[bed.label] = state
             for stream in bed.devices:
                 if stream.serial not in state.view.devices:
-                    state.view.devices[stream.serial] = DeviceView(
-                        stream.serial,
-                        stream.description,
-                        stream.description.info.kind == DERIVED_KIND,
-                        stream.status,
+                    state.view.add_device(
+                        DeviceView(
+                            stream.serial,
+                            stream.description,
+                            stream.description.info.kind == DERIVED_KIND,
+                            stream.status,
+                        )
                     )
 
     def _check_patient(self, label: str, bed: _Bed, now: float) -> None:
@@ -309,6 +311,7 @@ class AlarmEngine:
             detail = f"{_limits_text(old)} -> {_limits_text(limits)}"
             self.log.append(LogEntry(self._now, bed, "limits", code=code, user=user,
                                      detail=detail))  # fmt: skip
+            self._snapshot = self._make_snapshot(self._now)
 
     def set_observation(
         self,
@@ -317,6 +320,7 @@ class AlarmEngine:
         on_oxygen: bool,
         spo2_scale: int,
         user: str,
+        *,
         at: float | None = None,
     ) -> None:
         """What the nurse observed for NEWS2 (at ``at``, default the engine's clock);
@@ -325,11 +329,12 @@ class AlarmEngine:
             state = self._bed(bed)
             when = self._now if at is None else at
             obs = NurseObservation(consciousness, on_oxygen, spo2_scale, when, user)
-            state.news2.observation = obs
+            state.news2.observe(obs)
             air = "on oxygen" if on_oxygen else "on air"
             detail = f"ACVPU {consciousness}, {air}, SpO2 scale {spo2_scale}"
             self.log.append(LogEntry(when, bed, "observation", code="NEWS2", user=user,
                                      detail=detail))  # fmt: skip
+            self._snapshot = self._make_snapshot(self._now)
 
     # -- hooks for other parts -----------------------------------------------------------------
 

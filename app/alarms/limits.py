@@ -142,6 +142,8 @@ def validated(code: str, limits: Limits) -> Limits:
     high, extreme_high = limits.high, limits.extreme_high
     if extreme_high is not None and high is not None and not extreme_high > high:
         raise LimitError(f"{p.label} extreme high limit must be above the high limit")
+    if p.max_delay == 0 and limits.delay != 0:
+        raise LimitError(f"{p.label} alarms have no delay: each measurement is judged at once")
     if not (math.isfinite(limits.delay) and 0 <= limits.delay <= p.max_delay):
         raise LimitError(f"{p.label} alarm delay must be 0-{p.max_delay:g} s, got {limits.delay:g}")
     if limits.low is None and limits.high is None:

@@ -31,6 +31,7 @@ class LogEntry:
     text: str = ""
     user: str = ""  # who acted, for operator actions
     detail: str = ""
+    since: float | None = None  # start of a limit alarm: when the value first crossed it
 
 
 class AlarmLog:

@@ -1,11 +1,14 @@
 """The auditory alarm signals Vigil generates, after IEC 60601-1-8 (Tables 3 and 4).
 
-A burst is a fixed rhythm of harmonic-rich pulses; a player repeats it every ``inter_burst``
-seconds (start to start). Timing conventions, which the tests measure from the samples:
+A burst is a fixed rhythm of harmonic-rich pulses; a player repeats it every ``period``
+seconds. Timing conventions, which the tests measure from the samples:
 
 - ``td`` is a pulse's duration between the half-amplitude points of its envelope;
 - a pulse spacing is the silence from one pulse's half-amplitude end to the next one's start;
-- ``rise`` and ``fall`` are 10 %→90 % (90 %→10 %) envelope times, shaped as linear ramps.
+- ``rise`` and ``fall`` are 10 %→90 % (90 %→10 %) envelope times, shaped as linear ramps;
+- ``inter_burst`` is the standard's interburst interval: the silence from the end of a
+  burst's last pulse to the start of the next burst's first pulse (so a 10-pulse high burst
+  of 3.5 s with a 5-s interburst interval repeats every 8.5 s).
 
 Qt-free on purpose: the sounds are checked headless, and a player only has to copy samples.
 """
@@ -37,7 +40,7 @@ class BurstPattern:
         td: pulse duration at half amplitude, s.
         rise: 10→90 % rise time, s.
         fall: 90→10 % fall time, s.
-        inter_burst: s between the starts of successive bursts; None plays the burst once.
+        inter_burst: s from the end of the last pulse to the next burst; None plays it once.
         f0: fundamental frequency, Hz.
         harmonics: linear amplitude of harmonic k+1 (``harmonics[0]`` is f0 itself).
     """
@@ -60,8 +63,9 @@ class BurstPattern:
             raise ValueError("pulses overlap: onsets must be at least one pulse length apart")
         if self.f0 <= 0.0 or not self.harmonics or min(self.harmonics) < 0.0:
             raise ValueError("f0 must be positive, with non-negative harmonic amplitudes")
-        if self.inter_burst is not None and self.inter_burst < self.duration:
-            raise ValueError(f"inter-burst {self.inter_burst} s is shorter than the burst")
+        period = self.period
+        if period is not None and (period < self.duration or period <= self.onsets[-1] + self.td):
+            raise ValueError(f"inter-burst {self.inter_burst} s leaves no silence")
 
     @property
     def rise_ramp(self) -> float:
@@ -87,6 +91,13 @@ class BurstPattern:
     def duration(self) -> float:
         """Length of one burst, s."""
         return self.onsets[-1] + self.pulse_length
+
+    @property
+    def period(self) -> float | None:
+        """s from the start of one burst to the start of the next; None: played once."""
+        if self.inter_burst is None:
+            return None
+        return self.onsets[-1] + self.td + self.inter_burst
 
     @property
     def top_frequency(self) -> float:
@@ -173,10 +184,10 @@ def render_burst(pattern: BurstPattern, sample_rate: int = 44100) -> npt.NDArray
 
 
 def render_cycle(pattern: BurstPattern, sample_rate: int = 44100) -> npt.NDArray[np.int16]:
-    """One burst then silence up to the inter-burst interval: what a player loops."""
-    if pattern.inter_burst is None:
+    """One burst then silence up to the next burst's start: what a player loops."""
+    if pattern.period is None:
         raise ValueError("this pattern is played once; use render_burst")
     burst = render_burst(pattern, sample_rate)
-    cycle = np.zeros(round(pattern.inter_burst * sample_rate), np.int16)
+    cycle = np.zeros(round(pattern.period * sample_rate), np.int16)
     cycle[: burst.size] = burst
     return cycle

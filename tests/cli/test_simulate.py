@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,53 @@ def test_simulate_rhythm_events_are_in_time_order_for_every_bed(tmp_path: Path) 
     names = {(e["bed"], e["name"]) for e in events if e["type"] == "rhythm"}
     assert ("Bed 08", "VT") in names  # the demo ward's VT bed
     assert ("Bed 11", "NO_SIGNAL") in names  # its lead-off bed
+
+
+def alarm_starts(events: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:
+    return [
+        e for e in events if e["type"] == "alarm" and e["event"] == "start" and e["code"] == code
+    ]
+
+
+def test_alarm_events_are_written_with_their_lifecycle(tmp_path: Path) -> None:
+    events = simulate(tmp_path, "--scenario", "vt", "--duration", "70", "--speed", "max")
+    (start,) = alarm_starts(events, "VT")
+    assert set(start) == {"t", "bed", "type", "event", "id", "priority", "kind", "code", "text"}
+    assert (start["priority"], start["kind"], start["text"]) == ("high", "physiological", "VT")
+    assert 30.0 < start["t"] <= 36.0  # the VT run starts at 30 s; the target is 6 s
+    lifecycle = [e["event"] for e in events if e["type"] == "alarm" and e.get("id") == start["id"]]
+    # The run ends at 50 s: VT latches (nobody acknowledges headless) and escalates at 30 s.
+    assert lifecycle == ["start", "condition_end", "escalate"]
+    times = [e["t"] for e in events[1:-1]]
+    assert times == sorted(times)
+
+
+def test_spo2_low_alarms_at_its_condition_delay(tmp_path: Path) -> None:
+    events = simulate(tmp_path, "--scenario", "desaturation", "--duration", "90", "--speed", "max")
+    (start,) = alarm_starts(events, "SPO2_LOW")
+    assert start["priority"] == "medium"
+    # The value shown is the current one: after 10 s of falling it is below 89.
+    assert re.fullmatch(r"SpO2 LOW 8[0-9] < 90 %", start["text"])
+    assert 10.0 <= start["t"] - start["since"] <= 11.0  # delay 10 s, generation ≤ 1 s
+
+
+def test_lead_off_is_a_technical_alarm_within_2_s(tmp_path: Path) -> None:
+    events = simulate(tmp_path, "--scenario", "lead-off", "--duration", "55", "--speed", "max")
+    (start,) = alarm_starts(events, "ECG_LEAD_OFF")
+    assert start["kind"] == "technical"
+    assert 30.0 <= start["t"] <= 32.0
+    ends = [e for e in events if e.get("id") == start["id"] and e["event"] == "end"]
+    assert len(ends) == 1
+    assert 50.0 <= ends[0]["t"] <= 52.0
+    # No asystole is called on leads that are off.
+    assert alarm_starts(events, "ASYSTOLE") == []
+
+
+def test_normal_sinus_rhythm_raises_no_alarm(tmp_path: Path) -> None:
+    events = simulate(
+        tmp_path, "--scenario", "normal", "--beds", "2", "--duration", "300", "--speed", "max"
+    )
+    assert [e for e in events if e["type"] == "alarm" and e["event"] == "start"] == []
+    # The demo's NEWS2 entries are in the alarm log too, with who entered them.
+    entries = [e for e in events if e["type"] == "alarm"]
+    assert {(e["event"], e["user"]) for e in entries} == {("observation", "demo ward (simulated)")}

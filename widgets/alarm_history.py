@@ -1,0 +1,79 @@
+"""The alarm history: every entry of the alarm log, newest first, for one bed or the station.
+
+It reads the log by cursor, so each refresh adds only what is new; a gap in the log (entries
+lost to its capacity) is shown as a row of its own, never skipped quietly.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6 import QtCore, QtWidgets
+
+from app.alarms.log import AlarmLog, LogEntry
+from app.alarms.visual import MARK
+
+COLUMNS = ("Time", "Bed", "Event", "Priority", "Alarm", "Who", "Detail")
+MAX_ROWS = 2000  # newest kept on screen; the log itself keeps more
+
+
+def entry_cells(entry: LogEntry) -> tuple[str, ...]:
+    stamp = time.strftime("%H:%M:%S", time.localtime(entry.t))
+    priority = f"{MARK[entry.priority]} {entry.priority.text}" if entry.priority else ""
+    kind = f" ({entry.kind.value})" if entry.kind else ""
+    return (stamp, entry.bed or "station", entry.event, priority + kind,
+            entry.text or entry.code, entry.user, entry.detail)  # fmt: skip
+
+
+class AlarmHistory(QtWidgets.QTableWidget):
+    def __init__(
+        self, log: AlarmLog, bed: str | None = None, parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self._log = log
+        self._bed = bed
+        self._cursor = 0
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setAccessibleName("alarm history")
+        self.refresh()
+
+    def refresh(self) -> None:
+        entries, self._cursor, missed = self._log.since(self._cursor)
+        if missed:
+            self._prepend(("", "", "LOG GAP", "", f"{missed} older entries not shown", "", ""))
+        for entry in entries:
+            if self._bed is None or entry.bed == self._bed:
+                self._prepend(entry_cells(entry))
+        while self.rowCount() > MAX_ROWS:
+            self.removeRow(self.rowCount() - 1)
+
+    def _prepend(self, cells: tuple[str, ...]) -> None:
+        self.insertRow(0)
+        for column, text in enumerate(cells):
+            item = QtWidgets.QTableWidgetItem(text)
+            item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsEditable)
+            self.setItem(0, column, item)
+
+    def row_texts(self, row: int) -> list[str]:
+        items = (self.item(row, c) for c in range(self.columnCount()))
+        return [item.text() if item is not None else "" for item in items]
+
+
+class HistoryDialog(QtWidgets.QDialog):
+    """The station's (or one bed's) alarm history in a window of its own."""
+
+    def __init__(
+        self, log: AlarmLog, bed: str | None = None, parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Alarm history — {bed or 'station'}")
+        self.resize(1000, 600)
+        column = QtWidgets.QVBoxLayout(self)
+        self.table = AlarmHistory(log, bed, self)
+        column.addWidget(self.table)
+        close = QtWidgets.QPushButton("Close")
+        close.clicked.connect(self.accept)
+        column.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignRight)
