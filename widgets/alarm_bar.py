@@ -17,7 +17,7 @@ from widgets import theme
 from widgets.alarm_history import HistoryDialog
 from widgets.alarm_strip import AlarmStrip
 
-MAX_CHIPS = 5
+MAX_CHIPS = 4
 
 
 def _indicator(background: str) -> QtWidgets.QLabel:
@@ -49,6 +49,13 @@ class AlarmBar(QtWidgets.QWidget):
             chip.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
             chip.hide()
             chip.clicked.connect(lambda chip=chip: self._open_bed(chip))
+            # A chip takes its text's width when there is room, and shrinks (clipping the
+            # end of its text) when there is not: it never makes the window wider. The start
+            # of the text (priority, bed, alarm) is what counts.
+            chip.setSizePolicy(
+                QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Fixed
+            )
+            chip.setMinimumWidth(120)
             self.chips.append(chip)
             row.addWidget(chip)
         self.more = QtWidgets.QLabel()

@@ -105,7 +105,7 @@ class BedConditions:
         rhythm = self._rhythm(view, now)
         found = rhythm + self._limits(view, limits, now)
         if any(c.code in LETHAL_RHYTHMS for c in rhythm):  # the rhythm stands for the rate
-            found = [c for c in found if SPECS[c.code].parameter not in ("HR", "PVC")]
+            found = [c for c in found if SPECS[c.code].parameter not in ("HR", "PR", "PVC")]
         found = [c for c in (self._gated(c, poor) for c in found) if c is not None]
         found += [
             condition(f"{ch}_POOR_SIGNAL", f"{ch_text(ch)} POOR SIGNAL: {GATED_TEXT[ch]}")
