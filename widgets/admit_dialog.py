@@ -15,6 +15,7 @@ from app.model.patient import (
     validate_admission,
 )
 from app.model.ward import Ward
+from widgets.form_parts import accept_cancel, error_label
 
 FIELDS = ("family_name", "given_name", "mrn", "date_of_birth", "sex", "category")
 
@@ -55,17 +56,8 @@ class AdmitDialog(QtWidgets.QDialog):
         form.addRow("Date of birth *", self.date_of_birth)
         form.addRow("Sex *", self.sex)
         form.addRow("Category *", self.category)
-        self.errors = QtWidgets.QLabel()
-        self.errors.setObjectName("errors")
-        self.errors.setWordWrap(True)
-        self.errors.setAccessibleName("Admission errors")
-        self.errors.hide()
-        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        self.admit_button = self.buttons.addButton(
-            "Admit", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.buttons.accepted.connect(self.try_admit)
-        self.buttons.rejected.connect(self.reject)
+        self.errors = error_label("Admission errors")
+        self.buttons, self.admit_button, _ = accept_cancel(self, "Admit", self.try_admit)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.errors)

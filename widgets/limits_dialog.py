@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtWidgets
 from app.alarms.engine import AlarmEngine
 from app.alarms.limits import PARAMETERS, LimitError, Limits, Parameter, parse_limit, validated
 from widgets import theme
+from widgets.form_parts import accept_cancel, error_label
 
 SIDES = ("low", "high", "delay", "extreme_low", "extreme_high")
 HEADERS = ("Parameter", "Low", "High", "Delay (s)", "Extreme low", "Extreme high", "Allowed")
@@ -89,21 +90,11 @@ class LimitsDialog(QtWidgets.QDialog):
         for row, code in enumerate(self._initial, start=1):
             self._add_row(row, code, self._initial[code])
         layout.addWidget(grid_holder)
-        self.errors = QtWidgets.QLabel()
-        self.errors.setObjectName("errors")
-        self.errors.setWordWrap(True)
-        self.errors.setAccessibleName("Alarm limit errors")
-        self.errors.hide()
+        self.errors = error_label("Alarm limit errors")
         layout.addWidget(self.errors)
-        self.buttons = QtWidgets.QDialogButtonBox()
-        self.apply_button = self.buttons.addButton(
-            "Apply", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        cancel = QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        self.cancel_button = self.buttons.addButton(cancel)
-        self.apply_button.setDefault(True)  # Enter in any field applies; Esc cancels
-        self.buttons.accepted.connect(self.try_apply)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.apply_button, self.cancel_button = accept_cancel(
+            self, "Apply", self.try_apply
+        )  # Enter in any field applies; Esc cancels
         layout.addWidget(self.buttons)
         self._chain_tab_order()
         first = next(iter(self.fields.values()), None)

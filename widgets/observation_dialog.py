@@ -14,6 +14,7 @@ from app.alarms.bed_news2 import OBSERVATION_VALID, NurseObservation
 from app.alarms.engine import AlarmEngine
 from app.scores.news2 import CONSCIOUSNESS
 from widgets import theme
+from widgets.form_parts import accept_cancel, error_label
 
 LEVEL_WORDS = {
     "A": "A — Alert",
@@ -80,21 +81,11 @@ class ObservationDialog(QtWidgets.QDialog):
         self.previous.setObjectName("previous")
         self.previous.setWordWrap(True)
         layout.addWidget(self.previous)
-        self.errors = QtWidgets.QLabel()
-        self.errors.setObjectName("errors")
-        self.errors.setWordWrap(True)
-        self.errors.setAccessibleName("Observation errors")
-        self.errors.hide()
+        self.errors = error_label("Observation errors")
         layout.addWidget(self.errors)
-        self.buttons = QtWidgets.QDialogButtonBox()
-        self.save_button = self.buttons.addButton(
-            "Save", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole
+        self.buttons, self.save_button, self.cancel_button = accept_cancel(
+            self, "Save", self.try_save
         )
-        cancel = QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        self.cancel_button = self.buttons.addButton(cancel)
-        self.save_button.setDefault(True)
-        self.buttons.accepted.connect(self.try_save)
-        self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self._prefill()
         focus = self.level_group.checkedButton() or self.consciousness[CONSCIOUSNESS[0]]

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from app.alarms.engine import AlarmEngine
+from app.periodic import PeriodicThread
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,7 @@ class AlarmService:
     def __init__(self, engine: AlarmEngine, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PeriodicThread("vigil-alarms", engine.config.tick, self.step)
         self._lock = threading.Lock()
         self._failure: str | None = None
         self.ticks = 0
@@ -31,21 +31,10 @@ class AlarmService:
             return self._failure
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="vigil-alarms", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 3.0) -> bool:
-        self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        stopped = not self._thread.is_alive()
-        if stopped:
-            self._thread = None
-        return stopped
+        return self._thread.stop(timeout)
 
     def step(self) -> None:
         try:
@@ -58,15 +47,3 @@ class AlarmService:
         with self._lock:
             self._failure = None
             self.ticks += 1
-
-    def _run(self) -> None:
-        period = self.engine.config.tick
-        next_tick = time.monotonic()
-        while not self._stop.is_set():
-            self.step()
-            next_tick += period
-            delay = next_tick - time.monotonic()
-            if delay < 0:  # fell behind (a stall): tick again at once, then keep the rate
-                next_tick = time.monotonic()
-                delay = 0.0
-            self._stop.wait(delay)

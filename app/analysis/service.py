@@ -10,7 +10,6 @@ where it stopped, so a late tick analyses more, never less.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ from app.analysis.quality import RateStatus, Verdict
 from app.analysis.respiration import RespirationRateAnalyser
 from app.analysis.rhythm import RhythmConfig, RhythmEvent, RhythmLabel
 from app.model.ward import DERIVED_KIND
+from app.periodic import PeriodicThread
 from app.signals.marks import MarkSource, MarkStore
 from app.signals.ring_buffer import RingBuffer
 from app.signals.stream import DeviceStream
@@ -349,8 +349,7 @@ class AnalysisService:
         self._lossless = lossless
         self._config = config
         self._beds: dict[str, BedAnalysis] = {}
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._thread = PeriodicThread("vigil-analysis", TICK, self.step)
         self._failed: set[str] = set()
 
     def attach(self) -> None:
@@ -381,7 +380,7 @@ class AnalysisService:
 
     def step(self) -> None:
         for label, bed in self._beds.items():
-            if self._stop.is_set():
+            if self._thread.stopping:
                 return  # shutting down: the rest of the beds do not matter any more
             if label in self._failed:
                 continue
@@ -399,10 +398,6 @@ class AnalysisService:
         return frozenset(self._failed)
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="vigil-analysis", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -413,16 +408,6 @@ class AnalysisService:
                     channel.tap.close()
 
     def stop(self, timeout: float = 3.0) -> bool:
-        self._stop.set()
-        self.close()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        stopped = not self._thread.is_alive()
-        if stopped:
-            self._thread = None
-        return stopped
-
-    def _run(self) -> None:
-        while not self._stop.wait(TICK):
-            self.step()
+        self._thread.request_stop()
+        self.close()  # a driver waiting on a full tap must not hold the thread up
+        return self._thread.stop(timeout)
