@@ -171,13 +171,15 @@ def _rounded(name: str, value: object, *, tenths: bool = False) -> int | None:
     """The value half-up rounded to an integer (or to integer tenths); None when missing."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        # ValueError for every bad input, types included: callers catch one exception.
-        raise ValueError(f"{name} must be a number, got {value!r}")  # noqa: TRY004
-    if isinstance(value, numbers.Integral):
-        exact = Decimal(int(value))
+    # bool is an int to Python, but True is no heart rate.
+    real = None if isinstance(value, bool) else value
+    real = real if isinstance(real, numbers.Real) else None
+    if real is None:  # ValueError for every bad input, types included: one to catch
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if isinstance(real, numbers.Integral):
+        exact = Decimal(int(real))
     else:
-        number = float(value)
+        number = float(real)
         if not math.isfinite(number):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
         exact = Decimal(repr(number))  # the shortest decimal form: 38.05, not 38.0499999...
