@@ -14,7 +14,7 @@ from app.alarms.log import AlarmLog, LogEntry
 from app.alarms.visual import MARK
 
 COLUMNS = ("Time", "Bed", "Event", "Priority", "Alarm", "Who", "Detail")
-MAX_ROWS = 2000  # newest kept on screen; the log itself keeps more
+MAX_ROWS = 500  # newest kept on screen; the log itself keeps more
 
 
 def entry_cells(entry: LogEntry) -> tuple[str, ...]:
@@ -36,7 +36,10 @@ class AlarmHistory(QtWidgets.QTableWidget):
         self.setHorizontalHeaderLabels(COLUMNS)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.setAccessibleName("alarm history")
         self.refresh()
 
