@@ -50,7 +50,10 @@ def test_fibrillation_is_called_af_for_most_of_the_strip(fs: float) -> None:
     strip = af_strip(60.0, fs, seed=3)
     episodes = af_episodes(strip.ecg, fs)
     assert covered(episodes) >= 0.75 * strip.ecg.size
-    assert episodes[0][0] <= strip.r_peaks[1]  # present from the start: dated at the start
+    # Present from the start: dated at the start (the first verdict, after 10 beats, looks
+    # back half a window of 16, to the second beat with 0.6 s of ECG before it; detected
+    # R peaks may sit a few ms off the synthetic ones).
+    assert episodes[0][0] <= strip.r_peaks[2] + 0.02 * fs
 
 
 @pytest.mark.parametrize("fs", RATES)
