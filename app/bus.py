@@ -79,9 +79,15 @@ class EventBus:
             subscription.put(FeedItem(event.bed, event.device, event.payload, event.timestamp))
 
     def put_readings(self, bed: str, device: str, readings: Sequence[Reading]) -> None:
-        if readings and self._subscriptions:
-            stamp = max(r.timestamp for r in readings)
-            item = FeedItem(bed, device, ReadingSet(tuple(readings), stamp), stamp)
+        """Readings for subscribers, one item per measurement time: a batch that spans a
+        stretch of signal reaches them as the values it held moment by moment."""
+        if not readings or not self._subscriptions:
+            return
+        by_time: dict[float, list[Reading]] = {}
+        for reading in readings:
+            by_time.setdefault(reading.timestamp, []).append(reading)
+        for stamp in sorted(by_time):
+            item = FeedItem(bed, device, ReadingSet(tuple(by_time[stamp]), stamp), stamp)
             for subscription in self._subscriptions:
                 subscription.put(item)
 

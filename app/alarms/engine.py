@@ -11,6 +11,8 @@ logged with who and when. Later parts raise station-wide technical alarms throug
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -100,7 +102,9 @@ class AlarmEngine:
         self._lock = threading.RLock()
         self._board = AlarmBoard(self.config, self.log)
         self._beds: dict[str, _Bed] = {}
-        self._held: list[FeedItem] = []  # delivered ahead of the engine's clock
+        # Delivered ahead of the engine's clock (headless), a heap by time and arrival.
+        self._held: list[tuple[float, int, FeedItem]] = []
+        self._arrivals = itertools.count()
         self._now = float("-inf")
         self._external: dict[tuple[str, str], Condition] = {}  # raised through hooks
         self._notifiers: list[Notifier] = []
@@ -143,11 +147,12 @@ class AlarmEngine:
             return self._now
 
     def _apply_feed(self, now: float, hold_future: bool) -> None:
-        items = self._held + self._feed.drain()
-        items.sort(key=lambda item: item.timestamp)
-        ready = [i for i in items if i.timestamp <= now] if hold_future else items
-        self._held = items[len(ready) :] if hold_future else []
-        for item in ready:
+        """Apply what was delivered, in time order (arrival order among equal times)."""
+        for item in self._feed.drain():
+            heapq.heappush(self._held, (item.timestamp, next(self._arrivals), item))
+        held = self._held
+        while held and (not hold_future or held[0][0] <= now):
+            item = heapq.heappop(held)[2]
             bed = self._beds.get(item.bed)
             if bed is not None:
                 bed.view.apply(item)

@@ -226,16 +226,18 @@ class BedAnalysis:
                     self.ecg_analyzer.snapshot.sample_index / self.ecg.spec.sample_rate
                 )
             )
+        # Readings after every piece, each stamped with its piece's time: what the alarms
+        # see then depends on the signal, not on how much of it one step happened to take.
         if self.pleth is not None and self.pulse is not None and self.pleth.started:
             for piece in self.pleth.pieces():
                 self.pulse.feed(piece)
-            readings += self._pulse_readings(self.pleth)
-            readings.append(_sqi_reading(self.pleth, self.pulse.quality))
+                readings += self._pulse_readings(self.pleth)
+                readings.append(_sqi_reading(self.pleth, self.pulse.quality))
         if self.resp is not None and self.breath is not None and self.resp.started:
             for piece in self.resp.pieces():
                 self.breath.feed(piece)
-            readings.append(self._resp_reading(self.resp))
-            readings.append(_sqi_reading(self.resp, self.breath.quality))
+                readings.append(self._resp_reading(self.resp))
+                readings.append(_sqi_reading(self.resp, self.breath.quality))
         if readings:
             sink.write_readings(readings)
         if ends:
@@ -245,6 +247,7 @@ class BedAnalysis:
         self, channel: _Channel, analyzer: EcgAnalyzer, sink: SampleSink
     ) -> list[Reading]:
         events: list[RhythmEvent] = []
+        readings: list[Reading] = []
         newest = analyzer.beats[-1].sample if analyzer.beats else -1
         fs = channel.spec.sample_rate
         for piece in channel.pieces():
@@ -253,10 +256,11 @@ class BedAnalysis:
             end = channel.time_of((analyzer.snapshot.sample_index + len(piece)) / fs)
             analyzer.set_lead_off(self.device.condition_active_at("ECG_LEAD_OFF", end))
             events += analyzer.feed(piece)
+            readings += self._ecg_readings(channel, analyzer.snapshot)
         self._record_marks(channel, analyzer, newest)
         for event in events:
             sink.write_event(DeviceEvent(event.kind, event.name, channel.time_of(event.time)))
-        return self._ecg_readings(channel, analyzer.snapshot)
+        return readings
 
     def _record_marks(self, channel: _Channel, analyzer: EcgAnalyzer, newest: int) -> None:
         fs = channel.spec.sample_rate
