@@ -84,7 +84,6 @@ class News2Result:
 
 
 def score(
-    *,  # eight similar values: by name only, so that none can land in another's place
     resp_rate: float | None,
     spo2: float | None,
     on_oxygen: bool | None,

@@ -244,10 +244,13 @@ def test_the_result_is_frozen() -> None:
         assign(result, "total", 3)
 
 
-def test_inputs_are_keyword_only() -> None:
-    positional: Any = score  # called the way the signature forbids, to show it refuses
-    with pytest.raises(TypeError):
-        positional(16, 98, False, 120, 70, "A", 37.0)
+def test_inputs_in_the_documented_order_or_by_name() -> None:
+    # score(resp_rate, spo2, on_oxygen, systolic_bp, pulse, consciousness, temperature)
+    by_position = score(26, 91, True, 90, 131, "V", 35.0)
+    by_name = score(resp_rate=26, spo2=91, on_oxygen=True, systolic_bp=90, pulse=131,
+                    consciousness="V", temperature=35.0)  # fmt: skip
+    assert by_position == by_name
+    assert by_position.total == 20
 
 
 NAN, INF = math.nan, math.inf
