@@ -76,6 +76,14 @@ class BedView:
 
     def add_device(self, device: DeviceView) -> None:
         self.devices[device.serial] = device
+        self._reorder()
+
+    def remove_device(self, serial: str) -> None:
+        """A device taken off the bed: its values and conditions no longer count."""
+        self.devices.pop(serial, None)
+        self._reorder()
+
+    def _reorder(self) -> None:
         self.ordered = sorted(self.devices.values(), key=lambda d: not d.derived)
 
     def apply(self, item: FeedItem) -> None:

@@ -166,6 +166,9 @@ class AlarmEngine:
                 state = _Bed(view, BedConditions(self.config), BedLimits(_category(bed)))
                 state.patient_key = _patient_key(bed)
                 self._beds[bed.label] = state
+            attached = {stream.serial for stream in bed.devices}
+            for serial in set(state.view.devices) - attached:
+                state.view.remove_device(serial)
             for stream in bed.devices:
                 if stream.serial not in state.view.devices:
                     state.view.add_device(

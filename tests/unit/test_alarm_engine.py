@@ -325,6 +325,17 @@ def test_a_disconnected_device_says_so(ward: Harness) -> None:
     assert alarm(ward, "NO_DATA").text == "Monitor DISCONNECTED: NO DATA 30 s"
 
 
+def test_a_device_taken_off_the_bed_no_longer_alarms(ward: Harness) -> None:
+    ward.monitor.push_status(DriverState.DISCONNECTED, ward.at(1.0))
+    ward.run(0, 31)
+    assert "NO_DATA" in ward.codes()
+    bed = ward.station.ward.bed(BED)
+    bed.detach(next(d for d in bed.devices if d.serial == "MON-1"))
+    ward.run(31.25, 31.25)
+    assert "NO_DATA" not in ward.codes()
+    assert ward.events("end", None)[-1] == 31.25
+
+
 def test_a_failed_device_alarms_with_its_reason(ward: Harness) -> None:
     ward.monitor.push_status(DriverState.FAILED, ward.at(1.0), "serial port gone")
     ward.tick(1.0)
