@@ -38,6 +38,7 @@ class SimulateOptions:
     sim: SimConfig
     events: Path | None  # None: standard output
     stats: Path | None
+    db: Path | None = None  # the record to store everything in; None: nothing stored
 
 
 def _bed_count(text: str) -> int:
@@ -186,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--events", type=Path, metavar="PATH", help="JSON-lines output (default: stdout)"
     )
+    sim.add_argument(
+        "--db", type=Path, metavar="PATH",
+        help="store everything the run produces in this SQLite record (created if missing)",
+    )  # fmt: skip
     return parser
 
 
@@ -208,7 +213,7 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
     args = parser.parse_args(argv)
     if args.command == "simulate":
         sim = _sim_config(args, speed=args.speed, duration=args.duration)
-        return SimulateOptions(sim, args.events, args.stats)
+        return SimulateOptions(sim, args.events, args.stats, args.db)
     replay = _replay_config(parser, args)
     quit_after = args.quit_after
     if args.screenshot is not None and quit_after is None:

@@ -22,6 +22,7 @@ from app.cli import SimulateOptions
 from app.demo_ward import build_simulated_station, enter_demo_observations, scenario_for_bed
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
+from app.storage.recorder import Recorder
 from drivers.base import DeviceCondition, DeviceEvent, DriverStatus
 from drivers.sim import SimulatedMonitor
 
@@ -112,7 +113,7 @@ def run(options: SimulateOptions) -> int:
     try:
         writer = OrderedEventWriter(out, epoch)
         writer.write_record(_session_record("start", options, station))
-        _run_until_done(station, writer, epoch)
+        _run_until_done(station, writer, epoch, options.db)
         writer.write_record(_session_record("end", options, station))
     finally:
         if out is not sys.stdout:
@@ -122,13 +123,21 @@ def run(options: SimulateOptions) -> int:
     return 0
 
 
-def _run_until_done(station: Station, writer: OrderedEventWriter, epoch: float) -> None:
+def _run_until_done(
+    station: Station, writer: OrderedEventWriter, epoch: float, db: Path | None = None
+) -> None:
     drivers = _drivers(station)
     analysis = AnalysisService(station, lossless=True)
     analysis.attach()
     engine = AlarmEngine(station)  # subscribes before the devices start
     enter_demo_observations(engine, station, epoch)
     alarms = AlarmTicker(engine, writer, epoch)
+    # The record's clock is the signal's: headless, it runs ahead of the wall clock.
+    recorder = None
+    if db is not None:
+        recorder = Recorder(station, db, engine, lossless=True,
+                            clock=lambda: max(epoch, engine.now))  # fmt: skip
+        recorder.attach()
     station.start()
     try:
         while not all(d.wait(0) for d in drivers):
@@ -140,12 +149,16 @@ def _run_until_done(station: Station, writer: OrderedEventWriter, epoch: float) 
             analysis.step()
             watermark = min(delivered, analysis.analysed_until)
             alarms.run_until(watermark)
+            if recorder is not None:
+                recorder.step()
             writer.add(station.poll())
             writer.flush(watermark - epoch)
         analysis.step()  # the tail the drivers delivered last
         alarms.run_until(min(epoch + min(d.delivered for d in drivers), analysis.analysed_until))
     finally:
         analysis.close()
+        if recorder is not None:
+            recorder.stop()  # writes the tail, and releases drivers waiting on its taps
         stuck = station.stop()
         writer.add(station.poll())
         writer.flush()

@@ -66,6 +66,7 @@ _SPECS = (
     AlarmSpec("DEVICE_CONDITION", TECH, LOW, False),  # a condition Vigil has no entry for
     # Station-wide, raised by other parts through hooks.
     AlarmSpec("STORAGE_FAILURE", TECH, HIGH, False),
+    AlarmSpec("STORAGE_LOW", TECH, MEDIUM, False),
     AlarmSpec("EHR_SYNC_FAILING", TECH, LOW, False),
     AlarmSpec("DISPLAY_FROZEN", TECH, HIGH, False),
     AlarmSpec("NOTIFICATION_FAILED", TECH, MEDIUM, False),

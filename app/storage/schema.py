@@ -1,0 +1,123 @@
+"""The record's tables, and the forward migrations that build and change them.
+
+Migrations run in order, each in its own transaction with the record that it ran
+(sqlite-utils' ``_sqlite_migrations`` table); ``PRAGMA user_version`` then holds their count,
+so a file written by a newer Vigil is refused with a clear message instead of being misread.
+Times are seconds since the epoch (UTC), as everywhere in Vigil.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("vigil")
+
+
+class SchemaError(RuntimeError):
+    """The file cannot be used by this version of Vigil; the message says why."""
+
+
+@MIGRATIONS()
+def m001_record(db: Database) -> None:
+    db.table("patients").create(
+        {"mrn": str, "family_name": str, "given_name": str, "date_of_birth": str,
+         "sex": str, "category": str},
+        pk="mrn",
+    )  # fmt: skip
+    db.table("admissions").create(
+        {"id": int, "bed": str, "mrn": str, "admitted_at": float, "discharged_at": float},
+        pk="id",
+        not_null={"bed", "mrn", "admitted_at"},
+    )
+    db.table("devices").create(
+        {"serial": str, "kind": str, "manufacturer": str, "model": str, "simulated": int},
+        pk="serial",
+    )
+    db.table("assignments").create(
+        {"id": int, "bed": str, "serial": str, "attached_at": float, "detached_at": float},
+        pk="id",
+        not_null={"bed", "serial", "attached_at"},
+    )
+    db.table("numerics").create(
+        {"id": int, "t": float, "bed": str, "device": str, "code": str, "value": float,
+         "unit": str, "quality": str, "message": str},
+        pk="id",
+        not_null={"t", "bed", "device", "code", "unit", "quality"},
+    )  # fmt: skip
+    db.table("numerics").create_index(["bed", "code", "t"])
+    db.table("numerics").create_index(["t"])
+    # One row per bed, parameter and minute: the median, mean, extremes and count of the
+    # VALID readings of that minute (trends read these, never the raw numerics).
+    db.table("trends").create(
+        {"bed": str, "code": str, "minute": int, "n": int, "median": float, "mean": float,
+         "min": float, "max": float},
+        pk=("bed", "code", "minute"),
+    )  # fmt: skip
+    db.table("trends").create_index(["minute"])
+    db.table("waveforms").create(
+        {"id": int, "bed": str, "device": str, "channel": str, "t_start": float,
+         "rate": float, "gain": float, "offset": float, "n": int, "data": bytes},
+        pk="id",
+        not_null={"bed", "device", "channel", "t_start", "rate", "gain", "n", "data"},
+    )  # fmt: skip
+    db.table("waveforms").create_index(["bed", "channel", "t_start"])
+    db.table("waveforms").create_index(["t_start"])
+    db.table("alarm_log").create(
+        {"id": int, "t": float, "bed": str, "event": str, "alarm_id": int, "priority": str,
+         "kind": str, "code": str, "text": str, "user": str, "detail": str, "since": float},
+        pk="id",
+        not_null={"t", "event"},
+    )  # fmt: skip
+    db.table("alarm_log").create_index(["bed", "t"])
+    db.table("alarm_log").create_index(["t"])
+    # Rhythm and analysis events, device status changes and technical conditions.
+    db.table("events").create(
+        {"id": int, "t": float, "bed": str, "device": str, "kind": str, "name": str,
+         "active": int, "message": str},
+        pk="id",
+        not_null={"t", "bed", "kind", "name"},
+    )  # fmt: skip
+    db.table("events").create_index(["bed", "t"])
+    db.table("events").create_index(["t"])
+    # What the EHR sync will send; rows stay until it marks them sent.
+    db.table("outbox").create(
+        {"id": int, "created": float, "kind": str, "payload": str, "sent_at": float},
+        pk="id",
+        not_null={"created", "kind", "payload"},
+    )
+
+
+def open_database(path: str, *, readonly: bool = False) -> Database:
+    """A connection to the record at ``path`` in WAL mode, migrated to this version (the
+    writer's), or, with ``readonly``, one that only reads (a reader's own connection)."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        db = Database(conn)
+        _check_version(db)
+        return db
+    conn = sqlite3.connect(path, check_same_thread=False)
+    db = Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL: a killed process loses nothing committed; a power cut
+    # may lose the last transactions, never the file's consistency.
+    db.execute("PRAGMA synchronous=NORMAL")
+    _check_version(db)
+    MIGRATIONS.apply(db)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS.applied(db))}")
+    return db
+
+
+def known_version() -> int:
+    return len(MIGRATIONS.pending(Database(memory=True)))
+
+
+def _check_version(db: Database) -> None:
+    found = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if found > known_version():
+        raise SchemaError(
+            f"the record was written by a newer Vigil (schema {found}, this one knows "
+            f"{known_version()}); open it with that version"
+        )
