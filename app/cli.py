@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,13 @@ class StationOptions:
     dpi: float | None
     detail_bed: int | None = None  # 1-based: open this bed's detail view at start
     replay: ReplayConfig | None = None  # recorded ECGs instead of the simulated ward
+    db: Path | None = None  # the record (SQLite) everything is stored in
+
+
+def default_record_path() -> Path:
+    """The record's default place: the user's data directory (XDG), ``vigil/record.db``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "vigil" / "record.db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="open bed N's detail view at start (e.g. for a screenshot)",
     )  # fmt: skip
     parser.add_argument(
+        "--db", type=Path, metavar="PATH",
+        help="the SQLite record everything is stored in (default: "
+        "$XDG_DATA_HOME/vigil/record.db, else ~/.local/share/vigil/record.db)",
+    )  # fmt: skip
+    parser.add_argument(
         "--dpi", type=_positive,
         help="the screen's true pixels per inch, if it misreports them (sweep calibration)",
     )  # fmt: skip
@@ -232,6 +245,7 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
         dpi=args.dpi,
         detail_bed=args.detail,
         replay=replay,
+        db=args.db or default_record_path(),
     )
 
 

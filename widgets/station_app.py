@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from app.demo_ward import build_simulated_station, enter_demo_observations
 from app.replay_ward import build_replay_station
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
+from app.storage.recorder import Recorder
+from app.storage.schema import SchemaError
 from drivers.wfdb.header import WfdbFormatError
 from widgets import theme
 from widgets.main_window import MainWindow
@@ -92,11 +95,14 @@ def run_station(options: StationOptions) -> int:
     if options.replay is None:
         enter_demo_observations(alarms, station, time.time())
     alarm_service = AlarmService(alarms)
+    recorder = open_recorder(station, options, alarms)
     window = build_window(app, station, options, alarms, alarm_service)
     meter = RunMeter()
     station.start()
     analysis.start()
     alarm_service.start()
+    if recorder is not None:
+        recorder.start()
     window.start()
     arrange(window, options)
     if options.detail_bed is not None:
@@ -111,10 +117,7 @@ def run_station(options: StationOptions) -> int:
     _quit_on_sigint(app)
     code = app.exec()
     window.shutdown()
-    if not alarm_service.stop():
-        log.error("the alarm thread did not stop")
-    if not analysis.stop():
-        log.error("the analysis thread did not stop")
+    _stop_services(recorder, alarm_service, analysis)
     stuck = station.stop()
     if options.stats is not None:
         write_stats(
@@ -131,6 +134,35 @@ def run_station(options: StationOptions) -> int:
         log.error("devices did not stop: %s", ", ".join(stuck))
         return 1
     return code
+
+
+def _stop_services(
+    recorder: Recorder | None, alarm_service: AlarmService, analysis: AnalysisService
+) -> None:
+    """The record last, so that it writes what the others produced up to the end."""
+    if not analysis.stop():
+        log.error("the analysis thread did not stop")
+    if not alarm_service.stop():
+        log.error("the alarm thread did not stop")
+    if recorder is not None and not recorder.stop():
+        log.error("the storage thread did not stop")
+
+
+def open_recorder(
+    station: Station, options: StationOptions, alarms: AlarmEngine
+) -> Recorder | None:
+    """The record's writer, tapping every device; a record that cannot be opened does not
+    stop the monitoring, but it raises a technical alarm that says why."""
+    if options.db is None:
+        return None
+    try:
+        recorder = Recorder(station, options.db, alarms)
+    except (OSError, sqlite3.Error, SchemaError) as exc:
+        log.exception("the record %s cannot be opened", options.db)
+        alarms.raise_technical("STORAGE_FAILURE", f"RECORD NOT AVAILABLE: {exc}")
+        return None
+    recorder.attach()
+    return recorder
 
 
 def build_station(options: StationOptions) -> Station:

@@ -1,0 +1,1 @@
+"""Vigil's persistent record: SQLite, one writer thread, readers on their own connections."""

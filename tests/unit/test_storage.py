@@ -1,0 +1,166 @@
+"""The record: migrations, what the recorder writes and the reader reads back (waveforms
+bit-exact after scaling, gaps as gaps), retention, and a failing write raising an alarm."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.alarms.engine import STATION
+from app.storage.reader import RecordError, RecordReader
+from app.storage.recorder import Recorder, Retention
+from app.storage.schema import SchemaError, known_version, open_database
+from drivers.base import Quality, Reading
+from tests.fakes.fake_driver import ECG, FakeDriver
+from tests.unit.alarm_harness import BED, Harness, patient
+
+
+def recording(tmp_path: Path, retention: Retention | None = None) -> tuple[Harness, Recorder]:
+    """A one-bed station with a waveform monitor, recorded into a fresh file."""
+    harness = Harness(monitor=FakeDriver("WAVE-1"))
+    recorder = Recorder(harness.station, tmp_path / "record.db", harness.engine, retention,
+                        clock=lambda: harness.at(0))  # fmt: skip
+    recorder.attach()
+    return harness, recorder
+
+
+@pytest.fixture
+def ward(tmp_path: Path) -> Iterator[tuple[Harness, Recorder]]:
+    harness, recorder = recording(tmp_path)
+    yield harness, recorder
+    recorder.stop()
+    harness.close()
+
+
+def scaled(x: np.ndarray, gain: float) -> np.ndarray:
+    """What the record keeps of a physical value: its count at ``gain``, as float32."""
+    return (np.round(x.astype(np.float64) * gain) / gain).astype(np.float32)
+
+
+def test_an_empty_file_is_migrated_and_reopens(tmp_path: Path) -> None:
+    path = str(tmp_path / "new.db")
+    db = open_database(path)
+    tables = set(db.table_names())
+    assert {"patients", "admissions", "devices", "assignments", "numerics", "trends",
+            "waveforms", "alarm_log", "events", "outbox"} <= tables  # fmt: skip
+    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 1
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.conn.close()
+    again = open_database(path)  # nothing left to apply: opens as it is
+    assert again.execute("PRAGMA user_version").fetchone()[0] == 1
+    again.conn.close()
+
+
+def test_a_file_from_a_newer_vigil_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    with pytest.raises(SchemaError, match="written by a newer Vigil"):
+        open_database(str(path))
+
+
+def test_waveforms_round_trip_bit_exact_with_gaps(ward: tuple[Harness, Recorder]) -> None:
+    harness, recorder = ward
+    rng = np.random.default_rng(3)
+    first = rng.normal(0, 0.5, 500).astype(np.float32)
+    second = rng.normal(0, 0.5, 250).astype(np.float32)
+    harness.monitor.push_samples("ECG_II", first, harness.at(0))
+    harness.monitor.push_samples("ECG_II", second, harness.at(3))  # 1 s missing at 2-3 s
+    recorder.step()
+    reader = RecordReader(recorder.path)
+    try:
+        strip = reader.strip(BED, "ECG_II", harness.at(0), harness.at(4))
+        assert np.array_equal(strip.samples[:500], scaled(first, ECG.gain))
+        assert np.isnan(strip.samples[500:750]).all()  # the dropout stays a gap
+        assert np.array_equal(strip.samples[750:1000], scaled(second, ECG.gain))
+        assert strip.rate == ECG.sample_rate
+        with pytest.raises(RecordError, match="nothing recorded"):
+            reader.strip(BED, "ECG_II", harness.at(100), harness.at(110))
+    finally:
+        reader.close()
+
+
+def test_numerics_events_and_the_alarm_log_are_stored(ward: tuple[Harness, Recorder]) -> None:
+    harness, recorder = ward
+    harness.monitor.push_readings(Reading("SPO2", 97.0, "%", harness.at(1), Quality.VALID))
+    harness.monitor.push_condition("ECG_LEAD_OFF", True, harness.at(2))
+    harness.tick(2.0)  # the engine raises the lead-off alarm
+    recorder.step()
+    db = sqlite3.connect(recorder.path)
+    try:
+        assert db.execute("SELECT code, value, quality FROM numerics").fetchall() == [
+            ("SPO2", 97.0, "valid")
+        ]
+        events = db.execute("SELECT kind, name, active FROM events ORDER BY t").fetchall()
+        assert ("condition", "ECG_LEAD_OFF", 1) in events
+        log = db.execute("SELECT event, code, priority FROM alarm_log").fetchall()
+        assert ("start", "ECG_LEAD_OFF", "medium") in log
+    finally:
+        db.close()
+
+
+def test_admissions_and_discharges_are_recorded(ward: tuple[Harness, Recorder]) -> None:
+    harness, recorder = ward
+    harness.station.ward.admit(BED, patient("B77777"))
+    harness.station.ward.discharge(BED)
+    recorder.step()
+    db = sqlite3.connect(recorder.path)
+    try:
+        rows = db.execute("SELECT bed, mrn, discharged_at IS NOT NULL FROM admissions").fetchall()
+        assert rows == [(BED, "B77777", 1)]
+        assert db.execute("SELECT mrn, category FROM patients").fetchall() == [("B77777", "adult")]
+    finally:
+        db.close()
+
+
+def test_retention_prunes_what_is_older_than_its_limit(tmp_path: Path) -> None:
+    harness, recorder = recording(tmp_path, Retention(full_disclosure=1800.0))
+    try:
+        for t in (0.0, 3600.0):
+            reading = Reading("SPO2", 97.0, "%", harness.at(t), Quality.VALID)
+            harness.monitor.push_readings(reading)
+            harness.monitor.push_samples("ECG_II", np.zeros(250, np.float32), harness.at(t))
+            recorder.step()
+        deleted = recorder.prune(harness.at(3700.0))
+        assert deleted["waveforms"] == 1
+        assert deleted["numerics"] == 1
+        db = sqlite3.connect(recorder.path)
+        try:
+            assert db.execute("SELECT COUNT(*) FROM waveforms").fetchone()[0] == 1
+        finally:
+            db.close()
+    finally:
+        recorder.stop()
+        harness.close()
+
+
+def test_a_failing_write_raises_a_technical_alarm(ward: tuple[Harness, Recorder]) -> None:
+    harness, recorder = ward
+    other = sqlite3.connect(recorder.path)  # every write to numerics now fails, as on a bad disk
+    other.execute(
+        "CREATE TRIGGER broken BEFORE INSERT ON numerics "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    other.commit()
+    other.close()
+    harness.monitor.push_readings(Reading("SPO2", 97.0, "%", harness.at(1), Quality.VALID))
+    harness.monitor.push_samples("ECG_II", np.zeros(250, np.float32), harness.at(1))
+    recorder.step()
+    assert recorder.failure is not None
+    assert "250 samples not written" in recorder.failure
+    snapshot = harness.tick(2.0)
+    failure = [a for a in snapshot.alarms if a.code == "STORAGE_FAILURE"]
+    assert len(failure) == 1
+    assert failure[0].bed == STATION
+    assert failure[0].text.startswith("STORAGE FAILURE: disk I/O error")
+    # All or nothing: the waveform of the failed transaction is not half-written.
+    db = sqlite3.connect(recorder.path)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM waveforms").fetchone()[0] == 0
+    finally:
+        db.close()
