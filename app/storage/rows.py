@@ -2,7 +2,7 @@
 
 Device readings are measurements and are all kept. Vigil's own analysis recomputes its
 numbers with every piece of signal, several times a second; of those, one per parameter per
-second is kept (and every change of quality), which is what a trend or a review can use.
+5 s is kept (and every change of quality), which is what a trend or a review can use.
 Trends are per-minute aggregates of the VALID readings of the number the bed shows (Vigil's
 analysis first, as on screen).
 """
@@ -20,7 +20,7 @@ from app.bus import FeedItem, ReadingSet
 from drivers.base import DeviceCondition, DeviceEvent, DriverStatus, Quality, Reading
 
 Row = dict[str, Any]
-DERIVED_EVERY = 1.0  # s between kept readings of one analysis parameter
+DERIVED_EVERY = 5.0  # s between kept readings of one analysis parameter
 TREND_CODES = frozenset(
     {"HR", "PR", "SPO2", "RR", "NIBP_SYS", "NIBP_DIA", "NIBP_MEAN", "TEMP", "PVC", "NEWS2"}
 )
