@@ -189,12 +189,23 @@ class Recorder:
         for wave in self._waves:
             batch["waveforms"] += _blocks(wave)
         if self._alarms is not None:
+            self._news2_trend()
             entries, self._cursor, missed = self._alarms.log.since(self._cursor)
             if missed:
                 log.error("%d alarm-log entries were lost before being stored", missed)
             batch["alarm_log"] = [alarm_row(e) for e in entries]
         batch["trends"] = self._numerics.finished_minutes(float("inf") if final else newest)
         return batch
+
+    def _news2_trend(self) -> None:
+        """NEWS2 is the station's own number, not a device's: sampled from the engine."""
+        if self._alarms is None:
+            return
+        snapshot = self._alarms.snapshot()
+        for bed, score in snapshot.news2.items():
+            total = score.result.total if score.result is not None else None
+            if total is not None and snapshot.time > 0:
+                self._numerics.add_trend_value(bed, "NEWS2", snapshot.time, float(total))
 
     def _write(self, batch: dict[str, list[Row]]) -> None:
         with self._db.conn:  # one transaction: all of it or none of it
