@@ -1,4 +1,4 @@
-"""Command line of ``main.py``: the station (default) and ``simulate`` (headless).
+"""Command line of ``main.py``: the station (default), ``simulate`` and ``export`` (headless).
 
 Bad arguments exit with code 2 and a message that lists the valid choices (argparse's own
 convention). Parsing is Qt-free so that ``simulate`` never loads Qt.
@@ -11,8 +11,19 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from app.demo_ward import MAX_BEDS, SimConfig
+from app.export import (
+    DEFAULT_SECONDS,
+    FORMATS,
+    MAX_SECONDS,
+    ExportError,
+    ExportRequest,
+    When,
+    check_seconds,
+    parse_when,
+)
 from app.replay_ward import MAX_RECORDS, ReplayConfig
 from drivers.sim import SCENARIO_NAMES
 from drivers.sim.generator import ECG_RATES
@@ -128,6 +139,46 @@ def _add_sim_options(p: argparse.ArgumentParser, beds_default: int) -> None:
     )
 
 
+def _when(text: str) -> When:
+    try:
+        return parse_when(text)
+    except ExportError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, required=True, metavar="PATH", help="the record to read")
+    p.add_argument(
+        "--bed",
+        required=True,
+        metavar="LABEL",
+        help='the bed as the record names it, e.g. "Bed 01"',
+    )
+    p.add_argument(
+        "--start", type=_when, required=True, metavar="WHEN",
+        help="an ISO 8601 time (without a zone: local time), or +SECONDS from the start of the "
+        "bed's record",
+    )  # fmt: skip
+    p.add_argument(
+        "--seconds", type=_integer, default=DEFAULT_SECONDS, metavar="N",
+        help=f"length in seconds: 1-{MAX_SECONDS['edf']}, 1-{MAX_SECONDS['pdf']} for pdf "
+        f"(default {DEFAULT_SECONDS})",
+    )  # fmt: skip
+    p.add_argument(
+        "--format", choices=FORMATS, required=True,
+        help="pdf: the ECG strip at 25 mm/s and 10 mm/mV; edf: every waveform as EDF+; "
+        "csv: the numerics",
+    )  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the file to write")
+
+
+def export_error(message: str) -> NoReturn:
+    """Exit 2 with ``main.py export: error: MESSAGE`` after its usage, as argparse does."""
+    parser = argparse.ArgumentParser(prog="main.py export")
+    _add_export_options(parser)
+    parser.error(message)
+
+
 SIM_ONLY = ("beds", "scenario", "seed", "ecg_rate", "compress")
 
 
@@ -204,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", type=Path, metavar="PATH",
         help="store everything the run produces in this SQLite record (created if missing)",
     )  # fmt: skip
+    export = commands.add_parser(
+        "export",
+        help="write part of a record as a PDF strip, EDF+ waveforms or CSV numerics",
+        description="Write one bed's stretch of a record: the ECG strip as a PDF to print, "
+        "every waveform as EDF+ (with alarms, rhythm events and gaps annotated), or the "
+        "numerics as CSV.",
+    )
+    _add_export_options(export)
     return parser
 
 
@@ -221,12 +280,14 @@ def _sim_config(
     )
 
 
-def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions:
+def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions | ExportRequest:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "simulate":
         sim = _sim_config(args, speed=args.speed, duration=args.duration)
         return SimulateOptions(sim, args.events, args.stats, args.db)
+    if args.command == "export":
+        return _export_request(args)
     replay = _replay_config(parser, args)
     quit_after = args.quit_after
     if args.screenshot is not None and quit_after is None:
@@ -267,3 +328,13 @@ def _replay_config(
     if len(args.replay) > MAX_RECORDS:
         parser.error(f"argument --replay: at most {MAX_RECORDS} records, got {len(args.replay)}")
     return ReplayConfig(tuple(args.replay), loop=args.replay_loop)
+
+
+def _export_request(args: argparse.Namespace) -> ExportRequest:
+    try:
+        check_seconds(args.format, args.seconds)
+    except ExportError as error:
+        export_error(f"argument --seconds: {error}")
+    if not args.db.is_file():
+        export_error(f"argument --db: no record at {args.db}")
+    return ExportRequest(args.db, args.bed, args.start, args.seconds, args.format, args.out)

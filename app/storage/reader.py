@@ -8,6 +8,7 @@ aggregates of one parameter.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.storage.codec import decode_block
-from app.storage.schema import open_database
+from app.storage.schema import MAX_BLOCK, open_database
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -78,9 +79,10 @@ class RecordReader:
             raise RecordError("a strip needs a start before its end")
         rows = self._db.execute(
             "SELECT t_start, rate, gain, offset, n, data FROM waveforms "
-            "WHERE bed = ? AND channel = ? AND t_start < ? AND t_start + n / rate > ? "
-            "ORDER BY t_start",
-            [bed, channel, t1, t0],
+            # No row is longer than MAX_BLOCK: the lower bound lets the index do the work.
+            "WHERE bed = ? AND channel = ? AND t_start > ? AND t_start < ? "
+            "AND t_start + n / rate > ? ORDER BY t_start",
+            [bed, channel, t0 - MAX_BLOCK, t1, t0],
         ).fetchall()
         if not rows:
             raise RecordError(f"nothing recorded for {bed} {channel} in that time")
@@ -111,6 +113,44 @@ class RecordReader:
         ).fetchall()
         return {r[0]: {"value": r[1], "unit": r[2], "quality": r[3], "t": r[4], "device": r[5]}
                 for r in rows}  # fmt: skip
+
+    def numerics(self, bed: str, t0: float, t1: float) -> list[dict[str, Any]]:
+        """Every reading of a bed with its time in [t0, t1), in time order."""
+        return list(self._db.query(
+            "SELECT t, code, value, unit, quality, device, message FROM numerics "
+            "WHERE bed = ? AND t >= ? AND t < ? ORDER BY t, code, id",
+            [bed, t0, t1],
+        ))  # fmt: skip
+
+    def events(
+        self, bed: str, t0: float, t1: float, kinds: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """A bed's events (rhythm, ectopy, device status, ...) with times in [t0, t1)."""
+        query = "SELECT * FROM events WHERE bed = ? AND t >= ? AND t < ?"
+        args: list[Any] = [bed, t0, t1]
+        if kinds is not None:
+            query += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            args += kinds
+        return list(self._db.query(query + " ORDER BY t, id", args))
+
+    def patient_at(self, bed: str, t: float) -> dict[str, Any] | None:
+        """The patient admitted to a bed at ``t`` (the newest admission), or None."""
+        rows = list(self._db.query(
+            "SELECT p.* FROM admissions a JOIN patients p ON p.mrn = a.mrn "
+            "WHERE a.bed = ? AND a.admitted_at <= ? "
+            "AND (a.discharged_at IS NULL OR a.discharged_at > ?) "
+            "ORDER BY a.admitted_at DESC, a.id DESC LIMIT 1",
+            [bed, t, t],
+        ))  # fmt: skip
+        return rows[0] if rows else None
+
+    def sources(self, bed: str, t0: float, t1: float) -> list[dict[str, Any]]:
+        """The devices whose waveforms of a bed overlap [t0, t1)."""
+        return list(self._db.query(
+            "SELECT * FROM devices WHERE serial IN (SELECT DISTINCT device FROM waveforms "
+            "WHERE bed = ? AND t_start < ? AND t_start + n / rate > ?) ORDER BY serial",
+            [bed, t1, t0],
+        ))  # fmt: skip
 
     def alarm_log(self, bed: str | None, t0: float, t1: float) -> list[dict[str, Any]]:
         query = "SELECT * FROM alarm_log WHERE t >= ? AND t < ?"

@@ -31,12 +31,11 @@ from app.signals.tap import SampleTap
 from app.station import Station
 from app.storage.codec import encode_block
 from app.storage.rows import NumericRows, Row, alarm_row, event_row
-from app.storage.schema import open_database
+from app.storage.schema import MAX_BLOCK, open_database
 
 log = logging.getLogger(__name__)
 
 COMMIT_EVERY = 1.0  # s: a hard kill loses at most about this much
-MAX_BLOCK = 10.0  # s of one channel per row at most (a reader decodes whole rows)
 LOW_DISK_BYTES = 1 << 30  # free space below this raises a technical alarm before writes fail
 DISK_CHECK_EVERY = 60.0  # s
 

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 MIGRATIONS = Migrations("vigil")
+MAX_BLOCK = 10.0  # s: the longest stretch of one channel a waveform row may hold
 
 
 class SchemaError(RuntimeError):
