@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -23,6 +24,7 @@ from widgets.admit_dialog import AdmitDialog
 from widgets.alarm_strip import AlarmStrip
 from widgets.bed_alarm_panel import BedAlarmPanel
 from widgets.bed_numerics import BedNumerics
+from widgets.review_dialog import ReviewDialog
 from widgets.tile_header import TileHeader
 from widgets.waveform_panel import WaveformPanel
 
@@ -44,9 +46,12 @@ class BedDetail(QtWidgets.QWidget):
         px_per_mm: float,
         alarms: AlarmEngine | None = None,
         user: str = "",
+        record: Path | None = None,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.record = record
+        self.review: ReviewDialog | None = None
         self.ward = ward
         self.bed = bed
         self.index = index
@@ -106,6 +111,11 @@ class BedDetail(QtWidgets.QWidget):
         self.speed = _choice(bar, "Sweep", SPEEDS_MM_S, "{:g} mm/s", 25.0)
         self.speed.currentIndexChanged.connect(self._on_speed)
         bar.addStretch(1)
+        self.review_button = QtWidgets.QPushButton("Trends & review…")
+        self.review_button.clicked.connect(self.open_review)
+        self.review_button.setEnabled(self.record is not None)
+        self.review_button.setToolTip("" if self.record else "no record: start with --db")
+        bar.addWidget(self.review_button)
         self.nibp_button = QtWidgets.QPushButton("Start NIBP")
         self.nibp_button.clicked.connect(self._start_nibp)
         monitor = self.bed.monitor
@@ -133,6 +143,14 @@ class BedDetail(QtWidgets.QWidget):
         monitor = self.bed.monitor
         if monitor is not None:
             monitor.request_nibp()
+
+    def open_review(self) -> ReviewDialog | None:
+        """Trends and full disclosure of this bed from the record (live: up to now)."""
+        if self.record is None:
+            return None
+        self.review = ReviewDialog(self.record, self.bed.label, self, live=True)
+        self.review.open()
+        return self.review
 
     def open_admit_dialog(self) -> AdmitDialog:
         dialog = AdmitDialog(self.ward, self.bed.label, parent=self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import time
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -137,11 +138,13 @@ class MainWindow(QtWidgets.QMainWindow):
         alarms: AlarmEngine | None = None,
         alarm_service: AlarmService | None = None,
         user: str = "",
+        record: Path | None = None,
     ) -> None:
         super().__init__()
         self.station = station
         self.alarms = alarms
         self.alarm_service = alarm_service
+        self.record = record  # the SQLite record the detail view reviews
         self.user = user or operator_name()
         self.kiosk = kiosk
         self._px_per_mm = px_per_mm
@@ -194,6 +197,7 @@ class MainWindow(QtWidgets.QMainWindow):
             px_per_mm=self._px_per_mm,
             alarms=self.alarms,
             user=self.user,
+            record=self.record,
         )
         self.detail.back_requested.connect(self.show_grid)
         self.stack.addWidget(self.detail)

@@ -97,6 +97,7 @@ def run_station(options: StationOptions) -> int:
     alarm_service = AlarmService(alarms)
     recorder = open_recorder(station, options, alarms)
     window = build_window(app, station, options, alarms, alarm_service)
+    window.record = options.db if recorder is not None else None
     meter = RunMeter()
     station.start()
     analysis.start()
