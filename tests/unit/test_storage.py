@@ -47,12 +47,31 @@ def test_an_empty_file_is_migrated_and_reopens(tmp_path: Path) -> None:
     tables = set(db.table_names())
     assert {"patients", "admissions", "devices", "assignments", "numerics", "trends",
             "waveforms", "alarm_log", "events", "outbox"} <= tables  # fmt: skip
-    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 2
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.conn.close()
     again = open_database(path)  # nothing left to apply: opens as it is
-    assert again.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert again.execute("PRAGMA user_version").fetchone()[0] == 2
     again.conn.close()
+
+
+def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_path: Path) -> None:
+    path = str(tmp_path / "v1.db")
+    old = open_database(path, stop_before="m002_trends_clustered")
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    row = {"bed": "Bed 01", "code": "HR", "minute": 29_000_000, "n": 60, "median": 72.0,
+           "mean": 72.4, "min": 70.0, "max": 75.0}  # fmt: skip
+    old.table("trends").insert(row)
+    old.conn.commit()
+    old.conn.close()
+    new = open_database(path)
+    try:
+        assert new.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert list(new.query("SELECT * FROM trends")) == [row]
+        ddl = new.execute("SELECT sql FROM sqlite_master WHERE name = 'trends'").fetchone()[0]
+        assert "WITHOUT ROWID" in ddl
+    finally:
+        new.conn.close()
 
 
 def test_a_file_from_a_newer_vigil_is_refused(tmp_path: Path) -> None:
