@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from app.alarms.engine import AlarmEngine
 from app.analysis.service import AnalysisService
 from app.demo_ward import SimConfig, build_simulated_station, enter_demo_observations
@@ -151,7 +153,9 @@ def reads(path: Path, hours: float, samples: int) -> dict[str, list[float]]:
     start = end - hours * 3600 + 60
     rng = random.Random(7)
     strip_ms, trend_ms = [], []
+    begin = time.perf_counter()
     reader = RecordReader(path)  # as a review window holds one; every read is a new place
+    opened_ms = 1000 * (time.perf_counter() - begin)
     for _ in range(samples):
         bed = rng.choice(beds)
         t = rng.uniform(start, end - 10)
@@ -168,7 +172,7 @@ def reads(path: Path, hours: float, samples: int) -> dict[str, list[float]]:
         if len(points) < window / 60 * 0.9:
             raise RuntimeError(f"a {window / 3600:g}-h trend of {len(points)} minutes")
     reader.close()
-    return {"strip": strip_ms, "trend": trend_ms}
+    return {"strip": strip_ms, "trend": trend_ms, "open": [opened_ms]}
 
 
 def table(
@@ -197,11 +201,19 @@ def table(
         f"| whole file per bed per 96 h (numerics, trends, events, indexes too) | "
         f"{mb96['whole_file']:.0f} MB | |",
         f"| 10-s ECG strip from {hours:g} h × 32 beds ({file_gb:.1f} GB), "
-        f"{len(strip)} random reads | median {statistics.median(strip):.1f} ms, worst "
-        f"{max(strip):.1f} ms | ≤ 20 ms |",
-        f"| 24-h HR trend, same file | median {statistics.median(trend):.1f} ms, worst "
-        f"{max(trend):.1f} ms | ≤ 100 ms |",
+        f"{len(strip)} random reads, in order | {_spread(strip)} | ≤ 20 ms |",
+        f"| 24-h HR trend, same file, same reads | {_spread(trend)} | ≤ 100 ms |",
+        f"| opening the reader (once per review window) | {read['open'][0]:.1f} ms | |",
     ])  # fmt: skip
+
+
+def _spread(ms: list[float]) -> str:
+    """Median, 99th percentile and worst, and which read was the worst (the first reads
+    find the file's pages on disk, later ones partly in the page cache)."""
+    worst = max(range(len(ms)), key=ms.__getitem__)
+    p99 = float(np.percentile(ms, 99))
+    return (f"median {statistics.median(ms):.1f} ms, 99th pct {p99:.1f} ms, worst "
+            f"{ms[worst]:.1f} ms (read {worst + 1})")  # fmt: skip
 
 
 def main() -> int:
