@@ -3,7 +3,9 @@ bit-exact after scaling, gaps as gaps), retention, and a failing write raising a
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,3 +185,30 @@ def test_a_failing_write_raises_a_technical_alarm(ward: tuple[Harness, Recorder]
         assert db.execute("SELECT COUNT(*) FROM waveforms").fetchone()[0] == 0
     finally:
         db.close()
+
+
+def test_a_disk_running_out_of_room_raises_an_alarm_before_writes_fail(
+    ward: tuple[Harness, Recorder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness, recorder = ward
+    usage = shutil.disk_usage(recorder.path.parent)
+    low = type(usage)(usage.total, usage.total - 100_000_000, 100_000_000)
+    monkeypatch.setattr("app.storage.recorder.shutil.disk_usage", lambda _path: low)
+    recorder.step()
+    snapshot = harness.tick(1.0)
+    alarms = [a for a in snapshot.alarms if a.code == "STORAGE_LOW"]
+    assert [a.text for a in alarms] == ["STORAGE LOW: 100 MB free for the record"]
+
+
+def test_the_writer_thread_commits_every_second_and_stops(tmp_path: Path) -> None:
+    harness, recorder = recording(tmp_path)
+    try:
+        recorder.start()
+        harness.monitor.push_samples("ECG_II", np.ones(250, np.float32), harness.at(0))
+        deadline = time.monotonic() + 5.0
+        while recorder.samples_written < 250 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert recorder.samples_written == 250
+    finally:
+        assert recorder.stop()
+        harness.close()
