@@ -29,6 +29,7 @@ from app.storage.review import (
     recorded_events,
 )
 from widgets import theme
+from widgets.choice_buttons import choice_buttons
 
 WINDOWS_S = (5.0, 10.0, 30.0, 60.0)
 DEFAULT_WINDOW_S = 10.0
@@ -120,16 +121,14 @@ class DisclosureView(QtWidgets.QWidget):
         self.time_label = QtWidgets.QLabel()
         self.time_label.setFont(theme.font(15))
         row.addWidget(self.time_label, 1, QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.window_buttons: dict[float, QtWidgets.QPushButton] = {}
-        group = QtWidgets.QButtonGroup(self)
-        for seconds in WINDOWS_S:
-            button = QtWidgets.QPushButton(f"{seconds:g} s")
-            button.setCheckable(True)
-            button.setAccessibleName(f"window {seconds:g} seconds")
-            button.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
-            group.addButton(button)
-            row.addWidget(button)
-            self.window_buttons[seconds] = button
+        self.window_buttons = choice_buttons(
+            self,
+            row,
+            WINDOWS_S,
+            text=lambda s: f"{s:g} s",
+            accessible=lambda s: f"window {s:g} seconds",
+            choose=self.set_window,
+        )
         return row
 
     def _plot(self, row: int) -> pg.PlotItem:

@@ -30,6 +30,7 @@ from app.storage.review import (
 )
 from app.storage.review import TREND_PARAMETERS as PARAMETERS
 from widgets import theme
+from widgets.choice_buttons import choice_buttons
 
 RANGES_H = (1, 8, 24, 72)
 NIBP_SYMBOLS = {"NIBP_SYS": "t", "NIBP_DIA": "t1", "NIBP_MEAN": "o"}
@@ -228,17 +229,14 @@ class TrendView(QtWidgets.QWidget):
         title.setFont(theme.font(16, bold=True))
         row.addWidget(title)
         row.addSpacing(16)
-        self.range_buttons: dict[float, QtWidgets.QPushButton] = {}
-        group = QtWidgets.QButtonGroup(self)
-        group.setExclusive(True)
-        for hours in RANGES_H:
-            button = QtWidgets.QPushButton(f"{hours} h")
-            button.setCheckable(True)
-            button.setAccessibleName(f"trend range {hours} hours")
-            button.clicked.connect(lambda _=False, h=hours: self.set_range(h))
-            group.addButton(button)
-            row.addWidget(button)
-            self.range_buttons[float(hours)] = button
+        self.range_buttons = choice_buttons(
+            self,
+            row,
+            RANGES_H,
+            text=lambda h: f"{h:g} h",
+            accessible=lambda h: f"trend range {h:g} hours",
+            choose=self.set_range,
+        )
         row.addStretch(1)
         self.window_label = QtWidgets.QLabel()
         self.window_label.setStyleSheet(f"color: {theme.TEXT_DIM};")

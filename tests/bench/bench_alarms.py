@@ -28,7 +28,7 @@ from app.alarms.engine import AlarmEngine
 from app.analysis.service import AnalysisService
 from app.demo_ward import SimConfig, build_simulated_station, enter_demo_observations
 from drivers.sim import SimulatedMonitor
-from tests.bench.bench_station import machine_speed, update_readme
+from tests.bench.bench_station import machine_speed, publish
 
 MARK_BEGIN = "<!-- bench:alarms -->"
 MARK_END = "<!-- /bench:alarms -->"
@@ -176,10 +176,7 @@ def main() -> int:
     rows = latencies(args.seeds)
     wall, starts = normal_ward(args.nsr_hours)
     text = table(rows, (args.nsr_hours, wall, starts), cpu, (before, machine_speed()))
-    sys.stdout.write(text + "\n")
-    if args.update_readme:
-        update_readme(text, MARK_BEGIN, MARK_END)
-    return 0
+    return publish(text, args.update_readme, MARK_BEGIN, MARK_END)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from app.analysis.qrs import QrsDetector, detect_qrs
 from app.analysis.respiration import RespirationRateAnalyser
 from drivers.sim import STEP
 from drivers.wfdb.record import read_record
-from tests.bench.bench_station import ROOT, machine_speed, update_readme
+from tests.bench.bench_station import ROOT, machine_speed, publish
 from tests.unit.sim_helpers import run
 
 MARK_BEGIN = "<!-- bench:analysis -->"
@@ -177,10 +177,7 @@ def main() -> int:
     cost_rows = costs(args.runs)
     delay_rows = delays(args.seeds)
     text = table(cost_rows, delay_rows, decision_latency(), (before, machine_speed()))
-    sys.stdout.write(text + "\n")
-    if args.update_readme:
-        update_readme(text, MARK_BEGIN, MARK_END)
-    return 0
+    return publish(text, args.update_readme, MARK_BEGIN, MARK_END)
 
 
 if __name__ == "__main__":

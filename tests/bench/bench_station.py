@@ -105,6 +105,14 @@ def update_readme(text: str, begin: str = MARK_BEGIN, end: str = MARK_END) -> No
     readme.write_text(content, encoding="utf-8")
 
 
+def publish(text: str, to_readme: bool, begin: str = MARK_BEGIN, end: str = MARK_END) -> int:
+    """Print a benchmark's table and, when asked, put it in the README; the exit code."""
+    sys.stdout.write(text + "\n")
+    if to_readme:
+        update_readme(text, begin, end)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beds", type=int, nargs="+", default=[8, 16, 32, 64])

@@ -35,7 +35,7 @@ from app.storage.reader import RecordReader
 from app.storage.recorder import Recorder
 from app.storage.schema import open_database
 from drivers.sim import SimulatedMonitor
-from tests.bench.bench_station import machine_speed, update_readme
+from tests.bench.bench_station import machine_speed, publish
 
 MARK_BEGIN = "<!-- bench:storage -->"
 MARK_END = "<!-- /bench:storage -->"
@@ -234,10 +234,7 @@ def main() -> int:
         read = reads(big, args.hours, args.reads)
     text = table(cpu, size, read, hours=args.hours, file_gb=file_gb,
                  speed=(before, machine_speed()))  # fmt: skip
-    sys.stdout.write(text + "\n")
-    if args.update_readme:
-        update_readme(text, MARK_BEGIN, MARK_END)
-    return 0
+    return publish(text, args.update_readme, MARK_BEGIN, MARK_END)
 
 
 if __name__ == "__main__":
