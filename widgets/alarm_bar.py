@@ -32,6 +32,7 @@ def _indicator(background: str) -> QtWidgets.QLabel:
 
 class AlarmBar(QtWidgets.QWidget):
     bed_requested = QtCore.Signal(str)
+    moment_requested = QtCore.Signal(str, float)  # a bed, and a moment to review
 
     def __init__(
         self, engine: AlarmEngine, user: str, parent: QtWidgets.QWidget | None = None
@@ -128,6 +129,7 @@ class AlarmBar(QtWidgets.QWidget):
     def open_history(self) -> HistoryDialog:
         if self.history is None:
             self.history = HistoryDialog(self.engine.log, None, self)
+            self.history.table.moment_requested.connect(self.moment_requested)
         self.history.table.refresh()
         self.history.show()
         return self.history

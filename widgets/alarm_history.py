@@ -26,6 +26,11 @@ def entry_cells(entry: LogEntry) -> tuple[str, ...]:
 
 
 class AlarmHistory(QtWidgets.QTableWidget):
+    """Double-clicking an entry of a bed asks for that moment (``moment_requested``), which
+    the station answers by opening the bed's full disclosure there."""
+
+    moment_requested = QtCore.Signal(str, float)
+
     def __init__(
         self, log: AlarmLog, bed: str | None = None, parent: QtWidgets.QWidget | None = None
     ) -> None:
@@ -41,6 +46,7 @@ class AlarmHistory(QtWidgets.QTableWidget):
             header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.setAccessibleName("alarm history")
+        self.cellDoubleClicked.connect(self._on_double_click)
         self.refresh()
 
     def refresh(self) -> None:
@@ -49,16 +55,31 @@ class AlarmHistory(QtWidgets.QTableWidget):
             self._prepend(("", "", "LOG GAP", "", f"{missed} older entries not shown", "", ""))
         for entry in entries:
             if self._bed is None or entry.bed == self._bed:
-                self._prepend(entry_cells(entry))
+                self._prepend(entry_cells(entry), (entry.bed, entry.t))
         while self.rowCount() > MAX_ROWS:
             self.removeRow(self.rowCount() - 1)
 
-    def _prepend(self, cells: tuple[str, ...]) -> None:
+    def _prepend(self, cells: tuple[str, ...], moment: tuple[str, float] | None = None) -> None:
         self.insertRow(0)
         for column, text in enumerate(cells):
             item = QtWidgets.QTableWidgetItem(text)
             item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsEditable)
+            if moment is not None:
+                item.setData(QtCore.Qt.ItemDataRole.UserRole, moment)
             self.setItem(0, column, item)
+
+    def moment(self, row: int) -> tuple[str, float] | None:
+        """The bed and time of a row's entry (None for a gap row or a station-wide one)."""
+        item = self.item(row, 0)
+        data = item.data(QtCore.Qt.ItemDataRole.UserRole) if item is not None else None
+        if not data or not data[0]:
+            return None
+        return str(data[0]), float(data[1])
+
+    def _on_double_click(self, row: int, _column: int) -> None:
+        moment = self.moment(row)
+        if moment is not None:
+            self.moment_requested.emit(*moment)
 
     def row_texts(self, row: int) -> list[str]:
         items = (self.item(row, c) for c in range(self.columnCount()))

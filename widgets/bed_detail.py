@@ -93,6 +93,7 @@ class BedDetail(QtWidgets.QWidget):
         self.alarm_panel: BedAlarmPanel | None = None
         if alarms is not None:
             self.alarm_panel = BedAlarmPanel(alarms, bed.label, user, kiosk=kiosk)
+            self.alarm_panel.history.moment_requested.connect(self._review_at)
             body.addWidget(self.alarm_panel, 1)
         bed.patient_changed.connect(self._on_patient_changed)
         self._disposed = False
@@ -151,6 +152,16 @@ class BedDetail(QtWidgets.QWidget):
         self.review = ReviewDialog(self.record, self.bed.label, self, live=True)
         self.review.open()
         return self.review
+
+    def _review_at(self, _bed: str, t: float) -> None:
+        self.review_at(t)
+
+    def review_at(self, t: float) -> ReviewDialog | None:
+        """The review, on full disclosure at ``t`` (an alarm history entry's moment)."""
+        review = self.open_review()
+        if review is not None:
+            review.jump_to(t)
+        return review
 
     def open_admit_dialog(self) -> AdmitDialog:
         dialog = AdmitDialog(self.ward, self.bed.label, parent=self)

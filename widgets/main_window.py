@@ -170,6 +170,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if alarms is not None:
             self.alarm_bar = AlarmBar(alarms, self.user)
             self.alarm_bar.bed_requested.connect(self.show_bed)
+            self.alarm_bar.moment_requested.connect(self.review_moment)
             column.addWidget(self.alarm_bar)
             self.sound = AlarmSoundPlayer(self)
         column.addWidget(self.stack, 1)
@@ -202,6 +203,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.detail.back_requested.connect(self.show_grid)
         self.stack.addWidget(self.detail)
         self.stack.setCurrentWidget(self.detail)
+
+    def review_moment(self, bed: str, t: float) -> None:
+        """Open ``bed`` and its full disclosure at ``t`` (from the station's alarm history)."""
+        self.show_bed(bed)
+        if self.detail is not None:
+            self.detail.review_at(t)
 
     def show_grid(self) -> None:
         self.stack.setCurrentWidget(self.grid)

@@ -17,6 +17,8 @@ from PySide6 import QtCore, QtWidgets
 from pytestqt.qtbot import QtBot
 
 import main
+from app.alarms.engine import AlarmEngine
+from app.alarms.log import LogEntry
 from app.alarms.priority import Priority
 from app.alarms.visual import COLOUR
 from app.demo_ward import SimConfig, build_simulated_station
@@ -404,3 +406,31 @@ def test_the_review_prints_the_strip_it_shows(
     assert out is not None
     assert out.read_bytes().startswith(b"%PDF")
     dialog.done(0)
+
+
+def test_the_alarm_history_opens_full_disclosure_at_the_alarm(
+    qtbot: QtBot, qapp: QtWidgets.QApplication, record: Path, reader: ReviewReader
+) -> None:
+    theme.apply(qapp)
+    station = build_simulated_station(SimConfig(beds=1))
+    engine = AlarmEngine(station)
+    window = MainWindow(station, kiosk=False, fps=30.0, px_per_mm=4.0, alarms=engine,
+                        record=record)  # fmt: skip
+    qtbot.addWidget(window)
+    rows = reader.alarm_log("Bed 01", 0.0, 4e9)
+    moment = next(r["t"] for r in rows if r["event"] == "start" and r["code"] == "SPO2_LOW")
+    # The live log has the same alarm (the station the review belongs to raised it).
+    engine.log.append(LogEntry(moment, "Bed 01", "start", 1, Priority.MEDIUM, None,
+                               "SPO2_LOW", "SpO2 LOW"))  # fmt: skip
+    assert window.alarm_bar is not None
+    dialog = window.alarm_bar.open_history()
+    assert dialog.table.moment(0) == ("Bed 01", moment)
+    dialog.table.cellDoubleClicked.emit(0, 0)
+    assert window.detail is not None
+    review = window.detail.review
+    assert review is not None
+    assert review.disclosure is not None
+    assert review.disclosure.centre == near(moment)
+    review.done(0)
+    dialog.done(0)
+    window.shutdown()
