@@ -113,7 +113,7 @@ def run(options: SimulateOptions) -> int:
     try:
         writer = OrderedEventWriter(out, epoch)
         writer.write_record(_session_record("start", options, station))
-        _run_until_done(station, writer, epoch, options.db)
+        run_headless(station, writer, epoch, options.db)
         writer.write_record(_session_record("end", options, station))
     finally:
         if out is not sys.stdout:
@@ -123,20 +123,29 @@ def run(options: SimulateOptions) -> int:
     return 0
 
 
-def _run_until_done(
-    station: Station, writer: OrderedEventWriter, epoch: float, db: Path | None = None
+def run_headless(
+    station: Station,
+    writer: OrderedEventWriter,
+    epoch: float,
+    db: Path | None = None,
+    *,
+    engine: AlarmEngine | None = None,
+    recorder_type: type[Recorder] = Recorder,
 ) -> None:
+    """Run a station's drivers to their end with the analysis, the alarm engine (``engine``,
+    or a new one) and, with ``db``, a ``recorder_type`` recording; events go to ``writer``.
+    The benchmarks pass instrumented engines and recorders to time them in a real run."""
     drivers = _drivers(station)
     analysis = AnalysisService(station, lossless=True)
     analysis.attach()
-    engine = AlarmEngine(station)  # subscribes before the devices start
+    engine = engine or AlarmEngine(station)  # subscribed before the devices start
     enter_demo_observations(engine, station, epoch)
     alarms = AlarmTicker(engine, writer, epoch)
     # The record's clock is the signal's: headless, it runs ahead of the wall clock.
     recorder = None
     if db is not None:
-        recorder = Recorder(station, db, engine, lossless=True,
-                            clock=lambda: max(epoch, engine.now))  # fmt: skip
+        recorder = recorder_type(station, db, engine, lossless=True,
+                                 clock=lambda: max(epoch, engine.now))  # fmt: skip
         recorder.attach()
     station.start()
     try:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 import statistics
@@ -27,14 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.alarms.engine import AlarmEngine
-from app.analysis.service import AnalysisService
-from app.demo_ward import SimConfig, build_simulated_station, enter_demo_observations
+from app.demo_ward import SimConfig, build_simulated_station
+from app.simulate import OrderedEventWriter, run_headless
 from app.storage.codec import encode_block
 from app.storage.reader import RecordReader
 from app.storage.recorder import Recorder
 from app.storage.schema import open_database
-from drivers.sim import SimulatedMonitor
 from tests.bench.bench_station import machine_speed, publish
 
 MARK_BEGIN = "<!-- bench:storage -->"
@@ -43,41 +42,30 @@ BEDS = 32
 HOURS_96 = 96 * 3600
 
 
+class TimedRecorder(Recorder):
+    """The real recorder, counting (for the class: the run makes one) the thread CPU time
+    its steps take, the final one too."""
+
+    spent = 0.0
+
+    def step(self, final: bool = False) -> None:
+        begin = time.thread_time()
+        try:
+            super().step(final)
+        finally:
+            TimedRecorder.spent += time.thread_time() - begin
+
+
 def record_ward(path: Path, seconds: float) -> tuple[float, float]:
     """(CPU % of one core spent recording, seconds of signal recorded) for 32 beds."""
     epoch = time.time()
     config = SimConfig(beds=BEDS, speed=None, duration=seconds, ecg_rate=500)
     station = build_simulated_station(config, epoch=epoch)
-    drivers = [d.driver for d in station.devices if isinstance(d.driver, SimulatedMonitor)]
-    analysis = AnalysisService(station, lossless=True)
-    analysis.attach()
-    engine = AlarmEngine(station)
-    enter_demo_observations(engine, station, epoch)
-    recorder = Recorder(station, path, engine, lossless=True, clock=lambda: engine.now)
-    recorder.attach()
-    station.start()
-    spent = 0.0
-    tick = epoch
-    try:
-        while not all(d.wait(0) for d in drivers):
-            time.sleep(0.02)
-            analysis.step()
-            station.poll()
-            watermark = min(epoch + min(d.delivered for d in drivers), analysis.analysed_until)
-            while tick <= watermark:
-                engine.tick(tick, hold_future=True)
-                tick += engine.config.tick
-            begin = time.thread_time()
-            recorder.step()
-            spent += time.thread_time() - begin
-        analysis.step()
-    finally:
-        analysis.close()
-        begin = time.thread_time()
-        recorder.stop()
-        spent += time.thread_time() - begin
-        station.stop()
-    return 100.0 * spent / seconds, seconds
+    TimedRecorder.spent = 0.0
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        run_headless(station, OrderedEventWriter(sink, epoch), epoch, path,
+                     recorder_type=TimedRecorder)  # fmt: skip
+    return 100.0 * TimedRecorder.spent / seconds, seconds
 
 
 def sizes(path: Path, seconds: float) -> dict[str, float]:
