@@ -6,7 +6,8 @@ import os
 import sys
 
 from app.cli import SimulateOptions, export_error, parse
-from app.export import ExportError, ExportRequest, PdfRenderer, export
+from app.export import PdfRenderer, export
+from app.export_request import ExportError, ExportRequest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
 from app.demo_ward import MAX_BEDS, SimConfig
-from app.export import (
+from app.export_request import (
     DEFAULT_SECONDS,
     FORMATS,
     MAX_SECONDS,
@@ -25,6 +25,7 @@ from app.export import (
     parse_when,
 )
 from app.replay_ward import MAX_RECORDS, ReplayConfig
+from app.storage.retention import DAY, HOUR, Retention, RetentionError
 from drivers.sim import SCENARIO_NAMES
 from drivers.sim.generator import ECG_RATES
 
@@ -44,6 +45,7 @@ class StationOptions:
     detail_bed: int | None = None  # 1-based: open this bed's detail view at start
     replay: ReplayConfig | None = None  # recorded ECGs instead of the simulated ward
     db: Path | None = None  # the record (SQLite) everything is stored in
+    retention: Retention = field(default_factory=Retention)
 
 
 def default_record_path() -> Path:
@@ -58,6 +60,7 @@ class SimulateOptions:
     events: Path | None  # None: standard output
     stats: Path | None
     db: Path | None = None  # the record to store everything in; None: nothing stored
+    retention: Retention = field(default_factory=Retention)
 
 
 def _bed_count(text: str) -> int:
@@ -139,6 +142,30 @@ def _add_sim_options(p: argparse.ArgumentParser, beds_default: int) -> None:
     )
 
 
+def _add_retention_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("how long the record keeps data (pruned every 10 min)")
+    group.add_argument(
+        "--keep-waveforms", type=_positive, default=96.0, metavar="HOURS",
+        help="full disclosure: waveforms and every numeric reading (default 96)",
+    )  # fmt: skip
+    group.add_argument(
+        "--keep-trends", type=_positive, default=30.0, metavar="DAYS",
+        help="1-minute trends (default 30)",
+    )  # fmt: skip
+    group.add_argument(
+        "--keep-alarms", type=_positive, default=90.0, metavar="DAYS",
+        help="the alarm log, operator actions and events (default 90)",
+    )  # fmt: skip
+
+
+def _retention(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Retention:
+    try:
+        return Retention(args.keep_waveforms * HOUR, args.keep_trends * DAY,
+                         args.keep_alarms * DAY)  # fmt: skip
+    except RetentionError as error:
+        parser.error(f"arguments --keep-waveforms/--keep-trends/--keep-alarms: {error}")
+
+
 def _when(text: str) -> When:
     try:
         return parse_when(text)
@@ -215,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the SQLite record everything is stored in (default: "
         "$XDG_DATA_HOME/vigil/record.db, else ~/.local/share/vigil/record.db)",
     )  # fmt: skip
+    _add_retention_options(parser)
     parser.add_argument(
         "--dpi", type=_positive,
         help="the screen's true pixels per inch, if it misreports them (sweep calibration)",
@@ -255,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", type=Path, metavar="PATH",
         help="store everything the run produces in this SQLite record (created if missing)",
     )  # fmt: skip
+    _add_retention_options(sim)
     export = commands.add_parser(
         "export",
         help="write part of a record as a PDF strip, EDF+ waveforms or CSV numerics",
@@ -285,7 +314,7 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions | E
     args = parser.parse_args(argv)
     if args.command == "simulate":
         sim = _sim_config(args, speed=args.speed, duration=args.duration)
-        return SimulateOptions(sim, args.events, args.stats, args.db)
+        return SimulateOptions(sim, args.events, args.stats, args.db, _retention(parser, args))
     if args.command == "export":
         return _export_request(args)
     replay = _replay_config(parser, args)
@@ -307,6 +336,7 @@ def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions | E
         detail_bed=args.detail,
         replay=replay,
         db=args.db or default_record_path(),
+        retention=_retention(parser, args),
     )
 
 

@@ -23,6 +23,7 @@ from app.demo_ward import build_simulated_station, enter_demo_observations, scen
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
 from app.storage.recorder import Recorder
+from app.storage.retention import Retention
 from drivers.base import DeviceCondition, DeviceEvent, DriverStatus
 from drivers.sim import SimulatedMonitor
 
@@ -113,7 +114,7 @@ def run(options: SimulateOptions) -> int:
     try:
         writer = OrderedEventWriter(out, epoch)
         writer.write_record(_session_record("start", options, station))
-        run_headless(station, writer, epoch, options.db)
+        run_headless(station, writer, epoch, options.db, retention=options.retention)
         writer.write_record(_session_record("end", options, station))
     finally:
         if out is not sys.stdout:
@@ -131,6 +132,7 @@ def run_headless(
     *,
     engine: AlarmEngine | None = None,
     recorder_type: type[Recorder] = Recorder,
+    retention: Retention | None = None,
 ) -> None:
     """Run a station's drivers to their end with the analysis, the alarm engine (``engine``,
     or a new one) and, with ``db``, a ``recorder_type`` recording; events go to ``writer``.
@@ -144,7 +146,7 @@ def run_headless(
     # The record's clock is the signal's: headless, it runs ahead of the wall clock.
     recorder = None
     if db is not None:
-        recorder = recorder_type(station, db, engine, lossless=True,
+        recorder = recorder_type(station, db, engine, retention, lossless=True,
                                  clock=lambda: max(epoch, engine.now))  # fmt: skip
         recorder.attach()
     station.start()

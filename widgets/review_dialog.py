@@ -16,7 +16,8 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.alarms.visual import MARK
-from app.export import ExportError, ExportRequest, When, export
+from app.export import export
+from app.export_request import ExportError, ExportRequest, When
 from app.storage.reader import RecordError
 from app.storage.review import ReviewReader, priority_of
 from app.storage.schema import SchemaError

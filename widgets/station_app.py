@@ -157,7 +157,7 @@ def open_recorder(
     if options.db is None:
         return None
     try:
-        recorder = Recorder(station, options.db, alarms)
+        recorder = Recorder(station, options.db, alarms, options.retention)
     except (OSError, sqlite3.Error, SchemaError) as exc:
         log.exception("the record %s cannot be opened", options.db)
         alarms.raise_technical("STORAGE_FAILURE", f"RECORD NOT AVAILABLE: {exc}")

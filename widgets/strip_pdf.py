@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from PySide6 import QtCore, QtGui
 
-from app.export import PrintPage, PrintTrace, StripPrint, iso_time
+from app.export import PrintPage, PrintTrace, StripPrint
+from app.export_request import iso_time
 from widgets import theme
 
 PAPER_SPEED = 25.0  # mm/s

@@ -118,7 +118,7 @@ class RecordReader:
         """Every reading of a bed with its time in [t0, t1), in time order."""
         return list(self._db.query(
             "SELECT t, code, value, unit, quality, device, message FROM numerics "
-            "WHERE bed = ? AND t >= ? AND t < ? ORDER BY t, code, id",
+            "WHERE bed = ? AND t >= ? AND t < ? ORDER BY t, code, device",
             [bed, t0, t1],
         ))  # fmt: skip
 

@@ -30,24 +30,16 @@ from app.signals.stream import DeviceStream
 from app.signals.tap import SampleTap
 from app.station import Station
 from app.storage.codec import encode_block
+from app.storage.retention import Retention
 from app.storage.rows import NumericRows, Row, alarm_row, event_row
 from app.storage.schema import MAX_BLOCK, open_database
+from app.storage.series import SeriesWriter
 
 log = logging.getLogger(__name__)
 
 COMMIT_EVERY = 1.0  # s: a hard kill loses at most about this much
 LOW_DISK_BYTES = 1 << 30  # free space below this raises a technical alarm before writes fail
 DISK_CHECK_EVERY = 60.0  # s
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """How long each kind of data is kept (s)."""
-
-    full_disclosure: float = 96 * 3600.0  # waveforms, and the raw numerics beside them
-    trends: float = 30 * 86400.0
-    alarm_log: float = 90 * 86400.0  # also events
-    prune_every: float = 600.0
 
 
 @dataclass
@@ -85,6 +77,7 @@ class Recorder:
         self._feed = station.bus.subscribe()
         self._admissions: queue.SimpleQueue[tuple[str, Admission, float]] = queue.SimpleQueue()
         self._numerics = NumericRows()
+        self._series = SeriesWriter()
         self._waves: list[_Wave] = []
         self._serials: set[str] = set()
         self._cursor = 0
@@ -207,6 +200,14 @@ class Recorder:
                 self._numerics.add_trend_value(bed, "NEWS2", snapshot.time, float(total))
 
     def _write(self, batch: dict[str, list[Row]]) -> None:
+        ok = False
+        try:
+            self._transaction(batch)
+            ok = True
+        finally:
+            self._series.committed(ok)
+
+    def _transaction(self, batch: dict[str, list[Row]]) -> None:
         with self._db.conn:  # one transaction: all of it or none of it
             while True:
                 try:
@@ -214,7 +215,9 @@ class Recorder:
                 except queue.Empty:
                     break
                 self._write_admission(action, admission, at)
-            for table in ("numerics", "events", "waveforms", "alarm_log"):
+            if batch["numerics"]:
+                self._series.insert(self._db.conn, batch["numerics"])
+            for table in ("events", "waveforms", "alarm_log"):
                 if batch[table]:
                     self._db.table(table).insert_all(batch[table], batch_size=500)
             if batch["trends"]:
@@ -276,7 +279,6 @@ class Recorder:
         r = self._retention
         cuts = {
             "waveforms": ("t_start", now - r.full_disclosure),
-            "numerics": ("t", now - r.full_disclosure),
             "trends": ("minute", (now - r.trends) / 60),
             "alarm_log": ("t", now - r.alarm_log),
             "events": ("t", now - r.alarm_log),
@@ -286,6 +288,12 @@ class Recorder:
             for table, (column, cut) in cuts.items():
                 cursor = self._db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cut])
                 deleted[table] = cursor.rowcount
+            # Through the primary key, one series at a time (``readings`` has no time index).
+            cursor = self._db.execute(
+                "DELETE FROM readings WHERE series IN (SELECT id FROM series) AND t < ?",
+                [now - r.full_disclosure],
+            )
+            deleted["numerics"] = cursor.rowcount
         return deleted
 
 

@@ -193,7 +193,9 @@ class ReviewReader(RecordReader):
             "SELECT MAX(t) FROM ("
             " SELECT MAX(t_start + n / rate) AS t FROM waveforms WHERE bed = ?"
             " UNION ALL SELECT (MAX(minute) + 1) * 60.0 FROM trends WHERE bed = ?"
-            " UNION ALL SELECT MAX(t) FROM numerics WHERE bed = ?"
+            # Each series' newest through its key: no scan of the bed's readings.
+            " UNION ALL SELECT MAX((SELECT MAX(t) FROM readings WHERE series = s.id))"
+            " FROM series s WHERE s.bed = ?"
             " UNION ALL SELECT MAX(t) FROM alarm_log WHERE bed = ?)",
             [bed, bed, bed, bed],
         ).fetchone()

@@ -15,6 +15,8 @@ from sqlite_utils.migrations import Migrations
 
 MIGRATIONS = Migrations("vigil")
 MAX_BLOCK = 10.0  # s: the longest stretch of one channel a waveform row may hold
+# Reading qualities by their stored number (m003): never reorder, only append.
+QUALITIES = ("valid", "questionable", "invalid", "unavailable")
 
 
 class SchemaError(RuntimeError):
@@ -105,6 +107,39 @@ def m002_trends_clustered(db: Database) -> None:
     db.execute("DROP TABLE trends")
     db.execute("ALTER TABLE trends_clustered RENAME TO trends")
     db.execute("CREATE INDEX idx_trends_minute ON trends (minute)")
+
+
+@MIGRATIONS()
+def m003_numerics_by_series(db: Database) -> None:
+    """Numerics as (series, time, value, quality): bed, device, parameter and unit are named
+    once per series instead of on every reading, and one series' readings lie together on
+    disk. This quarters their size. ``numerics`` becomes a view with the old columns."""
+    db.execute(
+        "CREATE TABLE series (id INTEGER PRIMARY KEY, bed TEXT NOT NULL, device TEXT NOT NULL,"
+        " code TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE (bed, device, code, unit))"
+    )
+    db.execute("CREATE TABLE qualities (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+    db.execute("INSERT INTO qualities VALUES " + ", ".join(
+        f"({i}, '{name}')" for i, name in enumerate(QUALITIES)
+    ))  # fmt: skip
+    db.execute(
+        "CREATE TABLE readings (series INTEGER NOT NULL REFERENCES series (id), "
+        "t REAL NOT NULL, value REAL, quality INTEGER NOT NULL REFERENCES qualities (id), "
+        "message TEXT, PRIMARY KEY (series, t)) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO series (bed, device, code, unit) "
+               "SELECT DISTINCT bed, device, code, unit FROM numerics")  # fmt: skip
+    db.execute(
+        "INSERT OR REPLACE INTO readings SELECT s.id, n.t, n.value, q.id, "
+        "NULLIF(n.message, '') FROM numerics n JOIN series s USING (bed, device, code, unit) "
+        "JOIN qualities q ON q.name = n.quality ORDER BY n.id"
+    )
+    db.execute("DROP TABLE numerics")
+    db.execute(
+        "CREATE VIEW numerics AS SELECT r.t, s.bed, s.device, s.code, r.value, s.unit, "
+        "q.name AS quality, COALESCE(r.message, '') AS message "
+        "FROM readings r JOIN series s ON s.id = r.series JOIN qualities q ON q.id = r.quality"
+    )
 
 
 def open_database(path: str, *, readonly: bool = False, stop_before: str | None = None

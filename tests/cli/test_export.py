@@ -20,7 +20,8 @@ import pyedflib
 import pytest
 
 import main
-from app.export import CSV_COLUMNS, iso_time
+from app.export import CSV_COLUMNS
+from app.export_request import iso_time
 from app.storage.reader import RecordReader
 
 ROOT = Path(__file__).resolve().parents[2]

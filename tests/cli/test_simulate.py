@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 import main
+from app.cli import SimulateOptions, StationOptions, parse
+from app.storage.retention import Retention
 from drivers.sim import SCENARIO_NAMES, SCENARIOS
 
 
@@ -105,6 +107,12 @@ def test_stats_file(tmp_path: Path) -> None:
         (["--scenario", "vtach"], "choose from 'normal', 'tachycardia'"),
         (["--beds", "many"], "not a whole number"),
         (["--size", "big"], "WIDTHxHEIGHT"),
+        (["--keep-alarms", "2"], "alarm log (2 days) must be kept at least as long"),
+        (["simulate", "--duration", "5", "--keep-waveforms", "0"], "must be a positive"),
+        (
+            ["simulate", "--duration", "5", "--keep-waveforms", "48", "--keep-trends", "1"],
+            "trends (1 days) must be kept at least as long as the full disclosure (48 h)",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(
@@ -114,6 +122,19 @@ def test_bad_arguments_exit_2_with_a_clear_message(
         main.main(args)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_retention_is_chosen_on_the_command_line() -> None:
+    options = parse(["simulate", "--duration", "5", "--keep-waveforms", "72",
+                     "--keep-trends", "14", "--keep-alarms", "30"])  # fmt: skip
+    assert isinstance(options, SimulateOptions)
+    assert options.retention == Retention(72 * 3600.0, 14 * 86400.0, 30 * 86400.0)
+    station = parse(["--keep-waveforms", "24"])
+    assert isinstance(station, StationOptions)
+    assert station.retention == Retention(full_disclosure=24 * 3600.0)
+    default = parse([])
+    assert isinstance(default, StationOptions)
+    assert default.retention == Retention(96 * 3600.0, 30 * 86400.0, 90 * 86400.0)
 
 
 def test_a_mixed_ward_writes_every_event_in_time_order(tmp_path: Path) -> None:

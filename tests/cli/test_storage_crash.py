@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from app.storage.reader import RecordReader
 from app.storage.schema import open_database
 
@@ -33,11 +35,19 @@ def newest_stored(path: Path) -> float | None:
     return None if row is None or row[0] is None else float(row[0])
 
 
-def test_sigkill_while_writing_loses_at_most_2_s(tmp_path: Path) -> None:
+# The station (its writer thread commits once a second) and the headless simulation.
+COMMANDS = {
+    "station": ["--beds", "2", "--quit-after", "120"],
+    "simulate": ["simulate", "--beds", "2", "--duration", "120", "--speed", "realtime",
+                 "--events", os.devnull],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_sigkill_while_writing_loses_at_most_2_s(tmp_path: Path, command: str) -> None:
     db = tmp_path / "record.db"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    args = [sys.executable, str(ROOT / "main.py"), "simulate", "--beds", "2", "--duration",
-            "120", "--speed", "realtime", "--db", str(db), "--events", os.devnull]  # fmt: skip
+    args = [sys.executable, str(ROOT / "main.py"), *COMMANDS[command], "--db", str(db)]
     process = subprocess.Popen(args, cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 60.0

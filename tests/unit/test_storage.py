@@ -8,14 +8,16 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from app.alarms.engine import STATION
 from app.storage.reader import RecordError, RecordReader
-from app.storage.recorder import Recorder, Retention
-from app.storage.schema import SchemaError, known_version, open_database
+from app.storage.recorder import Recorder
+from app.storage.retention import Retention
+from app.storage.schema import QUALITIES, SchemaError, known_version, open_database
 from drivers.base import Quality, Reading
 from tests.fakes.fake_driver import ECG, FakeDriver
 from tests.unit.alarm_harness import BED, Harness, patient
@@ -38,6 +40,11 @@ def ward(tmp_path: Path) -> Iterator[tuple[Harness, Recorder]]:
     harness.close()
 
 
+def failure_of(recorder: Recorder) -> str | None:
+    """The recorder's failure, read afresh (not narrowed by an earlier assert)."""
+    return recorder.failure
+
+
 def scaled(x: np.ndarray, gain: float) -> np.ndarray:
     """What the record keeps of a physical value: its count at ``gain``, as float32."""
     return (np.round(x.astype(np.float64) * gain) / gain).astype(np.float32)
@@ -47,13 +54,15 @@ def test_an_empty_file_is_migrated_and_reopens(tmp_path: Path) -> None:
     path = str(tmp_path / "new.db")
     db = open_database(path)
     tables = set(db.table_names())
-    assert {"patients", "admissions", "devices", "assignments", "numerics", "trends",
-            "waveforms", "alarm_log", "events", "outbox"} <= tables  # fmt: skip
-    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 2
+    assert {"patients", "admissions", "devices", "assignments", "series", "readings",
+            "qualities", "trends", "waveforms", "alarm_log", "events",
+            "outbox"} <= tables  # fmt: skip
+    assert db.view_names() == ["numerics"]
+    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 3
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.conn.close()
     again = open_database(path)  # nothing left to apply: opens as it is
-    assert again.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert again.execute("PRAGMA user_version").fetchone()[0] == 3
     again.conn.close()
 
 
@@ -68,12 +77,45 @@ def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_path: P
     old.conn.close()
     new = open_database(path)
     try:
-        assert new.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert new.execute("PRAGMA user_version").fetchone()[0] == 3
         assert list(new.query("SELECT * FROM trends")) == [row]
         ddl = new.execute("SELECT sql FROM sqlite_master WHERE name = 'trends'").fetchone()[0]
         assert "WITHOUT ROWID" in ddl
     finally:
         new.conn.close()
+
+
+def test_numerics_of_the_previous_version_move_into_series_and_readings(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "v2.db")
+    old = open_database(path, stop_before="m003_numerics_by_series")
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 2
+    base: dict[str, Any] = {"bed": "Bed 01", "device": "MON-1", "unit": "%", "message": ""}
+    rows: list[dict[str, Any]] = [
+        base | {"t": 10.0, "code": "SPO2", "value": 97.0, "quality": "valid"},
+        base | {"t": 11.0, "code": "SPO2", "value": None, "quality": "unavailable",
+                "message": "probe off"},
+        base | {"t": 10.0, "code": "PR", "unit": "/min", "value": 71.0, "quality": "valid"},
+        base | {"t": 12.0, "bed": "Bed 02", "code": "SPO2", "value": 93.0,
+                "quality": "questionable"},
+    ]  # fmt: skip
+    old.table("numerics").insert_all(rows)
+    old.conn.commit()
+    old.conn.close()
+    new = open_database(path)
+    try:
+        columns = "t, bed, device, code, value, unit, quality, message"
+        back = list(new.query(f"SELECT {columns} FROM numerics ORDER BY bed, t, code"))
+        expected = sorted(rows, key=lambda r: (r["bed"], r["t"], r["code"]))
+        assert back == [{k: r[k] for k in columns.split(", ")} for r in expected]
+        assert new.execute("SELECT COUNT(*) FROM series").fetchone()[0] == 3
+    finally:
+        new.conn.close()
+
+
+def test_every_reading_quality_has_a_stored_number() -> None:
+    assert {q.value for q in Quality} <= set(QUALITIES)
 
 
 def test_a_file_from_a_newer_vigil_is_refused(tmp_path: Path) -> None:
@@ -162,9 +204,9 @@ def test_retention_prunes_what_is_older_than_its_limit(tmp_path: Path) -> None:
 
 def test_a_failing_write_raises_a_technical_alarm(ward: tuple[Harness, Recorder]) -> None:
     harness, recorder = ward
-    other = sqlite3.connect(recorder.path)  # every write to numerics now fails, as on a bad disk
+    other = sqlite3.connect(recorder.path)  # every write of a reading now fails, as on a bad disk
     other.execute(
-        "CREATE TRIGGER broken BEFORE INSERT ON numerics "
+        "CREATE TRIGGER broken BEFORE INSERT ON readings "
         "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
     )
     other.commit()
@@ -183,6 +225,18 @@ def test_a_failing_write_raises_a_technical_alarm(ward: tuple[Harness, Recorder]
     db = sqlite3.connect(recorder.path)
     try:
         assert db.execute("SELECT COUNT(*) FROM waveforms").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM series").fetchone()[0] == 0
+        db.execute("DROP TRIGGER broken")  # the disk recovers
+        db.commit()
+    finally:
+        db.close()
+    # The series made in the rolled-back transaction is made again, not assumed to exist.
+    harness.monitor.push_readings(Reading("SPO2", 96.0, "%", harness.at(2), Quality.VALID))
+    recorder.step()
+    assert failure_of(recorder) is None
+    db = sqlite3.connect(recorder.path)
+    try:
+        assert db.execute("SELECT code, value FROM numerics").fetchall() == [("SPO2", 96.0)]
     finally:
         db.close()
 
