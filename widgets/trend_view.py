@@ -264,7 +264,7 @@ class TrendView(QtWidgets.QWidget):
         self.missing_label.setVisible(bool(self.missing))
 
     def _has_data(self, parameter: TrendParameter, t0: float, t1: float) -> bool:
-        return any(self._reader.trend(self._bed, code, t0, t1) for code in parameter.codes)
+        return any(len(self._reader.trend(self._bed, code, t0, t1)) for code in parameter.codes)
 
     def _newest(self) -> float:
         newest: float | None = None

@@ -20,6 +20,7 @@ from app.storage.codec import decode_block
 from app.storage.schema import MAX_BLOCK, open_database
 
 FloatArray = npt.NDArray[np.float32]
+TrendIndex = slice | npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_]
 
 
 class RecordError(ValueError):
@@ -36,13 +37,32 @@ class Strip:
 
 
 @dataclass(frozen=True, slots=True)
-class TrendPoint:
-    minute: int  # minutes since the epoch
-    n: int
-    median: float
-    mean: float
-    low: float
-    high: float
+class Trend:
+    """One parameter's per-minute aggregates, as arrays in minute order (a 24-h trend is
+    1,440 minutes: arrays, not 1,440 objects)."""
+
+    minute: npt.NDArray[np.int64]  # minutes since the epoch
+    n: npt.NDArray[np.int64]
+    median: npt.NDArray[np.float64]
+    mean: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.minute.size)
+
+    def take(self, index: TrendIndex) -> Trend:
+        """The minutes at ``index`` (a slice, indices or a mask)."""
+        return Trend(*(np.asarray(getattr(self, f))[index] for f in _TREND_FIELDS))
+
+    @staticmethod
+    def from_rows(rows: Sequence[Sequence[Any]]) -> Trend:
+        table = np.array(rows, dtype=np.float64).reshape(-1, len(_TREND_FIELDS))
+        whole = table[:, :2].astype(np.int64)
+        return Trend(whole[:, 0], whole[:, 1], *(table[:, i].copy() for i in range(2, 6)))
+
+
+_TREND_FIELDS = ("minute", "n", "median", "mean", "low", "high")
 
 
 class RecordReader:
@@ -96,13 +116,13 @@ class RecordReader:
                 out[lo:hi] = samples[lo - first : hi - first]
         return Strip(bed, channel, t0, rate, out)
 
-    def trend(self, bed: str, code: str, t0: float, t1: float) -> list[TrendPoint]:
+    def trend(self, bed: str, code: str, t0: float, t1: float) -> Trend:
         rows = self._db.execute(
             "SELECT minute, n, median, mean, min, max FROM trends "
             "WHERE bed = ? AND code = ? AND minute >= ? AND minute < ? ORDER BY minute",
             [bed, code, math.floor(t0 / 60), math.ceil(t1 / 60)],
         ).fetchall()
-        return [TrendPoint(int(r[0]), int(r[1]), *map(float, r[2:])) for r in rows]
+        return Trend.from_rows(rows)
 
     def numerics_at(self, bed: str, t: float) -> dict[str, dict[str, Any]]:
         """The newest reading of each parameter of a bed at or before ``t``."""

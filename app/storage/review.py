@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.alarms.priority import Priority
-from app.storage.reader import RecordReader, TrendPoint
+from app.storage.reader import RecordReader, Trend
 from drivers.base import ColourRole
 
 FloatArray = npt.NDArray[np.float64]
@@ -92,21 +92,19 @@ class TrendSeries:
         return self.x.size == 0
 
 
-def trend_series(points: Sequence[TrendPoint]) -> TrendSeries:
-    rows: list[tuple[float, float, float, float]] = []
-    minutes = [p.minute for p in points]
-    isolated = []
-    for i, p in enumerate(points):
-        if i and p.minute - points[i - 1].minute > 1:
-            rows.append((math.nan, math.nan, math.nan, math.nan))
-        rows.append((p.minute * MINUTE + MINUTE / 2, p.median, p.low, p.high))
-        before = i > 0 and minutes[i - 1] == p.minute - 1
-        after = i + 1 < len(points) and minutes[i + 1] == p.minute + 1
-        if not (before or after):
-            isolated.append(p.minute * MINUTE + MINUTE / 2)
-    table = np.array(rows, dtype=np.float64).reshape(-1, 4)
-    return TrendSeries(table[:, 0], table[:, 1], table[:, 2], table[:, 3],
-                       np.array(isolated, dtype=np.float64))  # fmt: skip
+def trend_series(trend: Trend) -> TrendSeries:
+    minutes = trend.minute
+    x = minutes * MINUTE + MINUTE / 2
+    step = np.diff(minutes)
+    # A NaN row goes in before each minute that does not follow its predecessor.
+    breaks = np.flatnonzero(step > 1) + 1
+    columns = [np.insert(v.astype(np.float64), breaks, math.nan)
+               for v in (x, trend.median, trend.low, trend.high)]  # fmt: skip
+    joined = step == 1
+    joined_before = np.concatenate(([False], joined))[: x.size]
+    joined_after = np.concatenate((joined, [False]))[: x.size]
+    isolated = x[~(joined_before | joined_after)].astype(np.float64)
+    return TrendSeries(columns[0], columns[1], columns[2], columns[3], isolated)
 
 
 @dataclass(frozen=True, slots=True)

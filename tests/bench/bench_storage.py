@@ -115,8 +115,9 @@ def fill(source: Path, target: Path, hours: float) -> None:
     src.close()
     t0 = min(w[3] for w in waves)
     span = max(w[3] + w[7] / w[4] for w in waves) - t0
-    first = min(t[2] for t in trend_rows)
-    one_minute = [t for t in trend_rows if t[2] == first]
+    # The recorded minute with the most parameters (the first may have started mid-way).
+    whole = max({t[2] for t in trend_rows}, key=lambda m: sum(t[2] == m for t in trend_rows))
+    one_minute = [t for t in trend_rows if t[2] == whole]
     open_database(str(target)).conn.close()  # the schema, the writer's way
     dst = sqlite3.connect(target)
     dst.execute("PRAGMA synchronous=OFF")  # a scratch file, filled once

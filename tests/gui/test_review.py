@@ -22,7 +22,7 @@ from app.alarms.log import LogEntry
 from app.alarms.priority import Priority
 from app.alarms.visual import COLOUR
 from app.demo_ward import SimConfig, build_simulated_station
-from app.storage.reader import TrendPoint
+from app.storage.reader import Trend
 from app.storage.review import ReviewReader, iso_local, recorded_events
 from widgets import theme
 from widgets.disclosure_view import DisclosureView
@@ -99,8 +99,8 @@ def test_spo2_curve_is_the_recorded_minute_medians(trends: TrendView, reader: Re
     points = reader.trend(BED, "SPO2", *trends.x_range())
     assert len(points) >= 3
     x, y = trends.curve("SPO2").getData()
-    assert list(y) == [p.median for p in points]
-    assert list(x) == [p.minute * 60 + 30 for p in points]
+    assert list(y) == list(points.median)
+    assert list(x) == list(points.minute * 60 + 30)
     assert min(y) < 90  # the desaturation is in it
 
 
@@ -124,8 +124,8 @@ def test_the_range_ends_at_the_records_newest_minute(
     newest = reader.newest_time(BED)
     assert newest is not None
     assert trends.end == math.ceil(newest / 60) * 60
-    last = reader.trend(BED, "SPO2", trends.end - 3600, trends.end)[-1]
-    assert (last.minute + 1) * 60 <= trends.end
+    last = reader.trend(BED, "SPO2", trends.end - 3600, trends.end).minute[-1]
+    assert (last + 1) * 60 <= trends.end
 
 
 def test_alarm_markers_for_the_spo2_low_alarm(trends: TrendView, reader: ReviewReader) -> None:
@@ -148,12 +148,12 @@ def test_alarm_markers_for_the_spo2_low_alarm(trends: TrendView, reader: ReviewR
 class GappyReader(ReviewReader):
     """The record with one SpO2 minute missing, no temperature in the last hour and no RR."""
 
-    def trend(self, bed: str, code: str, t0: float, t1: float) -> list[TrendPoint]:
+    def trend(self, bed: str, code: str, t0: float, t1: float) -> Trend:
         points = super().trend(bed, code, t0, t1)
         if code == "SPO2":
-            return points[:1] + points[2:]
+            return points.take(np.r_[0, 2 : len(points)])
         if (code == "TEMP" and t1 - t0 < 2 * 3600) or code == "RR":
-            return []
+            return points.take(slice(0, 0))
         return points
 
 
@@ -181,7 +181,7 @@ def test_missing_minutes_are_gaps(gappy: tuple[TrendView, GappyReader]) -> None:
     points = reader.trend(BED, "SPO2", *view.x_range())
     assert np.isnan(y[1])
     assert np.isnan(x[1])
-    assert list(y[[0, *range(2, len(y))]]) == [p.median for p in points]
+    assert list(y[[0, *range(2, len(y))]]) == list(points.median)
     assert view.curve("SPO2").opts["connect"] == "finite"
 
 

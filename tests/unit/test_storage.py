@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from app.alarms.engine import STATION
-from app.storage.reader import RecordError, RecordReader
+from app.storage.reader import RecordError, RecordReader, Trend
 from app.storage.recorder import Recorder
 from app.storage.retention import Retention
+from app.storage.review import trend_series
 from app.storage.schema import QUALITIES, SchemaError, known_version, open_database
 from drivers.base import Quality, Reading
 from tests.fakes.fake_driver import ECG, FakeDriver
@@ -266,3 +267,16 @@ def test_the_writer_thread_commits_every_second_and_stops(tmp_path: Path) -> Non
     finally:
         assert recorder.stop()
         harness.close()
+
+
+def test_a_trend_series_breaks_at_missing_minutes_and_marks_lone_ones() -> None:
+    rows = [(m, 60, 70.0 + m, 70.0 + m, 69.0 + m, 71.0 + m) for m in (10, 11, 12, 15, 20, 21)]
+    series = trend_series(Trend.from_rows(rows))
+    # A NaN before minute 15 and before minute 20: three runs drawn apart.
+    assert np.isnan(series.x[[3, 5]]).all()
+    assert list(series.x[~np.isnan(series.x)]) == [m * 60 + 30 for m in (10, 11, 12, 15, 20, 21)]
+    assert list(series.median[:3]) == [80.0, 81.0, 82.0]
+    assert list(series.isolated) == [15 * 60 + 30]  # no neighbour: no line can show it
+    assert trend_series(Trend.from_rows([])).empty
+    lone = trend_series(Trend.from_rows(rows[3:4]))
+    assert list(lone.isolated) == [15 * 60 + 30]
