@@ -30,6 +30,7 @@ from app.signals.stream import DeviceStream
 from app.signals.tap import SampleTap
 from app.station import Station
 from app.storage.codec import encode_block
+from app.storage.outbox_rows import OutboxRows, SyncPolicy
 from app.storage.retention import Retention
 from app.storage.rows import NumericRows, Row, alarm_row, event_row
 from app.storage.schema import MAX_BLOCK, open_database
@@ -63,6 +64,7 @@ class Recorder:
         *,
         lossless: bool = False,
         clock: Callable[[], float] = time.time,
+        sync_policy: SyncPolicy | None = None,
     ) -> None:
         """``lossless``: drivers wait for the recorder (headless); live, a recorder that
         falls behind drops and counts samples rather than hold a driver up."""
@@ -78,6 +80,7 @@ class Recorder:
         self._admissions: queue.SimpleQueue[tuple[str, Admission, float]] = queue.SimpleQueue()
         self._numerics = NumericRows()
         self._series = SeriesWriter()
+        self._outbox = OutboxRows(sync_policy or SyncPolicy())
         self._waves: list[_Wave] = []
         self._serials: set[str] = set()
         self._cursor = 0
@@ -154,7 +157,7 @@ class Recorder:
         """Gather everything that came in and write it in one transaction."""
         with self._lock:
             now = self._clock()
-            batch = self._gather(final)
+            batch = self._gather(final, now)
             try:
                 self._write(batch)
             except Exception as exc:  # the record must never fail unseen
@@ -167,9 +170,10 @@ class Recorder:
                 self._clear("STORAGE_FAILURE")
             self._housekeeping(now)
 
-    def _gather(self, final: bool) -> dict[str, list[Row]]:
+    def _gather(self, final: bool, now: float) -> dict[str, list[Row]]:
         batch: dict[str, list[Row]] = {
-            "numerics": [], "events": [], "waveforms": [], "alarm_log": [], "trends": []
+            "numerics": [], "events": [], "waveforms": [], "alarm_log": [], "trends": [],
+            "outbox": [], "admissions": self._admissions_since(),
         }  # fmt: skip
         newest = float("-inf")
         for item in self._feed.drain():
@@ -177,27 +181,52 @@ class Recorder:
             row = event_row(item)
             if row is not None:
                 batch["events"].append(row)
-            batch["numerics"] += self._numerics.rows(item)
+            rows, shown = self._numerics.rows(item)
+            batch["numerics"] += rows
+            if shown:
+                batch["outbox"] += self._outbox.readings(item.bed, item.device, shown, now)
         for wave in self._waves:
             batch["waveforms"] += _blocks(wave)
         if self._alarms is not None:
-            self._news2_trend()
+            batch["outbox"] += self._news2(now)
             entries, self._cursor, missed = self._alarms.log.since(self._cursor)
             if missed:
                 log.error("%d alarm-log entries were lost before being stored", missed)
             batch["alarm_log"] = [alarm_row(e) for e in entries]
+            for entry in entries:
+                batch["outbox"] += self._outbox.alarm(entry, now)
         batch["trends"] = self._numerics.finished_minutes(float("inf") if final else newest)
         return batch
 
-    def _news2_trend(self) -> None:
-        """NEWS2 is the station's own number, not a device's: sampled from the engine."""
+    def _admissions_since(self) -> list[Row]:
+        """Admissions and discharges since the last step; the outbox follows them at once."""
+        out: list[Row] = []
+        while True:
+            try:
+                action, admission, at = self._admissions.get_nowait()
+            except queue.Empty:
+                return out
+            if action == "admit":
+                self._outbox.admitted(admission.bed, admission.patient.mrn)
+            else:
+                self._outbox.discharged(admission.bed)
+            out.append({"action": action, "admission": admission, "at": at})
+
+    def _news2(self, now: float) -> list[Row]:
+        """NEWS2 is the station's own number, not a device's: sampled from the engine into
+        the trend, and each new complete score queued for the EHR."""
         if self._alarms is None:
-            return
+            return []
         snapshot = self._alarms.snapshot()
+        out: list[Row] = []
         for bed, score in snapshot.news2.items():
-            total = score.result.total if score.result is not None else None
-            if total is not None and snapshot.time > 0:
-                self._numerics.add_trend_value(bed, "NEWS2", snapshot.time, float(total))
+            result = score.result
+            if result is None or result.total is None or snapshot.time <= 0:
+                continue
+            self._numerics.add_trend_value(bed, "NEWS2", snapshot.time, float(result.total))
+            entered = score.observation.entered_at if score.observation is not None else None
+            out += self._outbox.news2(bed, result, entered, snapshot.time, now)
+        return out
 
     def _write(self, batch: dict[str, list[Row]]) -> None:
         ok = False
@@ -209,15 +238,11 @@ class Recorder:
 
     def _transaction(self, batch: dict[str, list[Row]]) -> None:
         with self._db.conn:  # one transaction: all of it or none of it
-            while True:
-                try:
-                    action, admission, at = self._admissions.get_nowait()
-                except queue.Empty:
-                    break
-                self._write_admission(action, admission, at)
+            for change in batch["admissions"]:
+                self._write_admission(change["action"], change["admission"], change["at"])
             if batch["numerics"]:
                 self._series.insert(self._db.conn, batch["numerics"])
-            for table in ("events", "waveforms", "alarm_log"):
+            for table in ("events", "waveforms", "alarm_log", "outbox"):
                 if batch[table]:
                     self._db.table(table).insert_all(batch[table], batch_size=500)
             if batch["trends"]:

@@ -73,11 +73,13 @@ class NumericRows:
     )
     _derived_codes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
-    def rows(self, item: FeedItem) -> list[Row]:
+    def rows(self, item: FeedItem) -> tuple[list[Row], list[Reading]]:
+        """The rows to store, and the readings the bed shows (what trends and the EHR get):
+        Vigil's analysis first, a device's own number where the analysis has none."""
         if not isinstance(item.payload, ReadingSet):
-            return []
+            return [], []
         derived = item.device in self.derived
-        out = []
+        out, shown = [], []
         for reading in item.payload.readings:
             if derived:
                 self._derived_codes[item.bed].add(reading.code)
@@ -85,8 +87,9 @@ class NumericRows:
                     continue
             out.append(self._row(item, reading))
             if derived or reading.code not in self._derived_codes[item.bed]:
+                shown.append(reading)
                 self._trend(item.bed, reading)
-        return out
+        return out, shown
 
     def _keep(self, device: str, reading: Reading) -> bool:
         last = self._kept.get((device, reading.code))

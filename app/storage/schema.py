@@ -142,6 +142,17 @@ def m003_numerics_by_series(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m004_outbox_delivery(db: Database) -> None:
+    """What the EHR sync needs to deliver each row: its bed (backlog per bed), attempts and
+    the next one (backoff), the last error, and dead-lettering (a permanent rejection)."""
+    for column in ("bed TEXT", "attempts INTEGER NOT NULL DEFAULT 0", "next_attempt REAL",
+                   "last_error TEXT", "dead_at REAL"):  # fmt: skip
+        db.execute(f"ALTER TABLE outbox ADD COLUMN {column}")
+    db.execute("CREATE INDEX idx_outbox_pending ON outbox (id) "
+               "WHERE sent_at IS NULL AND dead_at IS NULL")  # fmt: skip
+
+
 def open_database(path: str, *, readonly: bool = False, stop_before: str | None = None
                   ) -> Database:  # fmt: skip
     """A connection to the record at ``path`` in WAL mode, migrated to this version (the

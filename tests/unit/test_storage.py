@@ -59,11 +59,11 @@ def test_an_empty_file_is_migrated_and_reopens(tmp_path: Path) -> None:
             "qualities", "trends", "waveforms", "alarm_log", "events",
             "outbox"} <= tables  # fmt: skip
     assert db.view_names() == ["numerics"]
-    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 4
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.conn.close()
     again = open_database(path)  # nothing left to apply: opens as it is
-    assert again.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert again.execute("PRAGMA user_version").fetchone()[0] == 4
     again.conn.close()
 
 
@@ -78,7 +78,7 @@ def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_path: P
     old.conn.close()
     new = open_database(path)
     try:
-        assert new.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert new.execute("PRAGMA user_version").fetchone()[0] == 4
         assert list(new.query("SELECT * FROM trends")) == [row]
         ddl = new.execute("SELECT sql FROM sqlite_master WHERE name = 'trends'").fetchone()[0]
         assert "WITHOUT ROWID" in ddl
@@ -111,6 +111,23 @@ def test_numerics_of_the_previous_version_move_into_series_and_readings(
         expected = sorted(rows, key=lambda r: (r["bed"], r["t"], r["code"]))
         assert back == [{k: r[k] for k in columns.split(", ")} for r in expected]
         assert new.execute("SELECT COUNT(*) FROM series").fetchone()[0] == 3
+    finally:
+        new.conn.close()
+
+
+def test_outbox_rows_of_the_previous_version_stay_pending(tmp_path: Path) -> None:
+    path = str(tmp_path / "v3.db")
+    old = open_database(path, stop_before="m004_outbox_delivery")
+    old.table("outbox").insert({"created": 1.0, "kind": "vital", "payload": "{}"})
+    old.conn.commit()
+    old.conn.close()
+    new = open_database(path)
+    try:
+        row = new.execute("SELECT kind, attempts, sent_at, dead_at, bed FROM outbox").fetchall()
+        assert row == [("vital", 0, None, None, None)]
+        plan = new.execute("EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE sent_at IS NULL "
+                           "AND dead_at IS NULL ORDER BY id LIMIT 8").fetchall()  # fmt: skip
+        assert "idx_outbox_pending" in str(plan)
     finally:
         new.conn.close()
 
