@@ -191,7 +191,7 @@ def table(
         "| what | measured | target |",
         "|---|---:|---|",
         f"| recording 32 beds (ECG 500 Hz, pleth 125 Hz, resp 62.5 Hz, numerics, events, alarm "
-        f"log), CPU | {cpu:.2f} % of one core | ≤ 3 % |",
+        f"log, outbox), CPU | {cpu:.2f} % of one core | ≤ 3 % |",
         f"| waveforms per bed per 96 h, 1-s blocks (what the live recorder writes) | "
         f"{mb96['one_second_blocks']:.0f} MB | ≤ 200 MB (raw int16 475 MB) |",
         f"| waveforms per bed per 96 h, 10-s blocks (headless rows) | "
