@@ -28,12 +28,13 @@ pytest: $(STAMP) $(FHIR_STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 ## bench: the performance benchmarks (not part of `make test`)
-bench: $(STAMP)
+bench: $(STAMP) $(FHIR_STAMP)
 	@sh .ci/system-deps.sh headless
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench.bench_station
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench.bench_analysis
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench.bench_alarms
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench.bench_storage
+	$(PY) -m tests.bench.bench_sync
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

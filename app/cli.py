@@ -26,6 +26,7 @@ from app.export_request import (
 )
 from app.replay_ward import MAX_RECORDS, ReplayConfig
 from app.storage.retention import DAY, HOUR, Retention, RetentionError
+from app.sync.cli import add_sync_parser
 from drivers.sim import SCENARIO_NAMES
 from drivers.sim.generator import ECG_RATES
 
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         "numerics as CSV.",
     )
     _add_export_options(export)
+    add_sync_parser(commands)
     return parser
 
 
@@ -309,9 +311,20 @@ def _sim_config(
     )
 
 
-def parse(argv: list[str] | None = None) -> StationOptions | SimulateOptions | ExportRequest:
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """``sync``: its options are the sync's own (``app.sync.cli``)."""
+
+    args: argparse.Namespace
+
+
+def parse(
+    argv: list[str] | None = None,
+) -> StationOptions | SimulateOptions | ExportRequest | SyncRequest:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "sync":
+        return SyncRequest(args)
     if args.command == "simulate":
         sim = _sim_config(args, speed=args.speed, duration=args.duration)
         return SimulateOptions(sim, args.events, args.stats, args.db, _retention(parser, args))

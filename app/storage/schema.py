@@ -151,6 +151,7 @@ def m004_outbox_delivery(db: Database) -> None:
         db.execute(f"ALTER TABLE outbox ADD COLUMN {column}")
     db.execute("CREATE INDEX idx_outbox_pending ON outbox (id) "
                "WHERE sent_at IS NULL AND dead_at IS NULL")  # fmt: skip
+    db.execute("CREATE INDEX idx_outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL")
 
 
 def open_database(path: str, *, readonly: bool = False, stop_before: str | None = None

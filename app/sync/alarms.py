@@ -50,7 +50,7 @@ def alarm_observation(entry: LogEntry, ctx: ObservationContext, naming: FhirNami
         {"code": _concept(naming, "alarm-attribute", "kind"),
          "valueCodeableConcept": _concept(naming, "alarm-kind", kind.value)},
     ]  # fmt: skip
-    if entry.detail:
+    if entry.detail.strip():
         obs["note"] = [{"text": entry.detail}]
     return observation_mapped(obs, f"ALARM/{entry.code}/{entry.event}", entry.t, ctx, naming)
 

@@ -82,12 +82,21 @@ def patient_resource(patient: Patient, naming: FhirNaming) -> Mapped:
             "system": system,
             "value": patient.mrn,
         }],
-        "name": [{"use": "official", "family": patient.family_name,
-                  "given": [patient.given_name]}],
+        "name": [_human_name(patient)],
         "gender": patient.sex.value,  # Sex's values are FHIR AdministrativeGender's codes
         "birthDate": patient.date_of_birth.isoformat(),
     }  # fmt: skip
     return _mapped(resource, ("Patient", system, patient.mrn), (system, patient.mrn))
+
+
+def _human_name(patient: Patient) -> Resource:
+    """FHIR refuses blank strings: a blank part is left out, not sent empty."""
+    name: Resource = {"use": "official"}
+    if patient.family_name.strip():
+        name["family"] = patient.family_name.strip()
+    if patient.given_name.strip():
+        name["given"] = [patient.given_name.strip()]
+    return name
 
 
 def device_resource(info: DeviceInfo, naming: FhirNaming) -> Mapped:

@@ -338,3 +338,18 @@ def test_every_mapped_resource_fits_in_a_valid_bundle() -> None:
     items.append(news2_observation(score(18, 97, False, 120, 72, "A", 37.2), T, ctx, NAMING))
     for bundle in bundles(items, context=[patient, device]):
         Bundle.model_validate(bundle)
+
+
+def test_blank_text_is_left_out_not_sent_empty() -> None:
+    # FHIR servers refuse whitespace-only strings ("must contain non-whitespace content").
+    nameless = Patient("Doe", "  ", "A1234568", dt.date(1970, 1, 2), Sex.MALE,
+                       PatientCategory.ADULT)  # fmt: skip
+    resource = patient_resource(nameless, NAMING).resource
+    FhirPatient.model_validate(resource)
+    assert resource["name"] == [{"use": "official", "family": "Doe"}]
+    entry = LogEntry(T, "ICU-3", "start", 4, Priority.MEDIUM, AlarmKind.PHYSIOLOGICAL,
+                     "HR_HIGH", "HR 131 > 120", detail="   ")  # fmt: skip
+    assert "note" not in alarm_observation(entry, context(), NAMING).resource
+    entry = LogEntry(T, "ICU-3", "start", 4, Priority.MEDIUM, AlarmKind.PHYSIOLOGICAL,
+                     "HR_HIGH", "HR 131 > 120", detail="limit 120")  # fmt: skip
+    assert "note" in alarm_observation(entry, context(), NAMING).resource

@@ -1,0 +1,204 @@
+"""``main.py sync``: push the record's outbox to an EHR over FHIR R4.
+
+``--once`` drains the outbox and exits 0, printing what it sent (and any dead letters); it
+exits 1 with the reason when it cannot (EHR unreachable for ``--retry-for`` seconds, 401/403,
+not a FHIR R4 server), and 2 for bad arguments. Without ``--once`` it runs until SIGINT or
+SIGTERM, then stops cleanly after the request in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from app.sync.auth import (
+    ALGORITHMS,
+    DEFAULT_SCOPE,
+    Auth,
+    BearerAuth,
+    NoAuth,
+    SmartAuth,
+    load_private_key,
+)
+from app.sync.client import FhirClient
+from app.sync.errors import ConfigError
+from app.sync.naming import FhirNaming
+from app.sync.outbox import Outbox
+from app.sync.service import SyncReport, SyncService, sync_once
+
+PROG = "main.py sync"
+STATUS_EVERY = 5.0  # s between status lines while running
+
+
+class Subparsers(Protocol):
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
+
+def add_sync_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "sync",
+        help="push the record's outbox to an EHR (HL7 FHIR R4)",
+        description="Send what the station recorded (vital signs, NIBP, NEWS2, alarms) to an "
+        "EHR's FHIR R4 endpoint, exactly once, with retries; refused items are kept as dead "
+        "letters with the server's message.",
+    )
+    add_sync_options(p)
+    return p
+
+
+def add_sync_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, required=True, metavar="PATH", help="the record")
+    p.add_argument("--fhir-base", required=True, metavar="URL", help="the EHR's FHIR R4 base")
+    p.add_argument(
+        "--mrn-system",
+        required=True,
+        metavar="URI",
+        help="the MRN's identifier system as the EHR names it",
+    )
+    p.add_argument(
+        "--station-id",
+        default=socket.gethostname(),
+        metavar="ID",
+        help="part of every identifier sent; keep it stable (default: host name)",
+    )
+    p.add_argument("--once", action="store_true", help="drain the outbox, then exit")
+    p.add_argument(
+        "--retry-for",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="--once: give up after failing this long (default 30)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="per-request time-out (default 10)",
+    )
+    p.add_argument("--ca-file", metavar="PEM", help="CA bundle to verify the EHR's TLS with")
+    p.add_argument("--auth", choices=("none", "bearer", "smart"), default="none")
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="bearer: the token's file")
+    p.add_argument("--client-id", help="smart: the registered client id")
+    p.add_argument("--key-file", type=Path, metavar="PEM", help="smart: the private key")
+    p.add_argument("--key-id", help="smart: the key's id (kid) in the registered JWKS")
+    p.add_argument("--alg", choices=ALGORITHMS, default="RS384", help="smart: RS384 or ES384")
+    p.add_argument(
+        "--token-url", metavar="URL", help="smart: the token endpoint (default: from .well-known)"
+    )
+    p.add_argument("--scope", default=DEFAULT_SCOPE, help="smart: the scopes to ask for")
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    try:
+        client, outbox, naming = _setup(args)
+    except ConfigError as err:
+        sys.stderr.write(f"{PROG}: error: {err}\n")
+        return 2
+    try:
+        if args.once:
+            report = sync_once(outbox, client, naming, give_up_after=args.retry_for)
+            return _print_report(report, outbox, args.fhir_base)
+        return _run_until_signalled(SyncService(outbox, client, naming))
+    finally:
+        client.close()
+        outbox.close()
+
+
+def _setup(args: argparse.Namespace) -> tuple[FhirClient, Outbox, FhirNaming]:
+    if args.timeout <= 0 or args.retry_for < 0:
+        raise ConfigError("--timeout must be positive and --retry-for not negative")
+    try:
+        naming = FhirNaming(station_id=args.station_id, mrn_system=args.mrn_system)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    client = FhirClient(args.fhir_base, _auth(args), timeout=args.timeout, ca_file=args.ca_file)
+    try:
+        return client, Outbox.open(args.db), naming
+    except ConfigError:
+        client.close()
+        raise
+
+
+def _auth(args: argparse.Namespace) -> Auth:
+    if args.auth == "bearer":
+        if args.token_file is None:
+            raise ConfigError("--auth bearer needs --token-file")
+        return BearerAuth(_read(args.token_file))
+    if args.auth == "smart":
+        missing = [
+            f"--{n.replace('_', '-')}"
+            for n in ("client_id", "key_file", "key_id")
+            if not getattr(args, n)
+        ]
+        if missing:
+            raise ConfigError(f"--auth smart needs {', '.join(missing)}")
+        key = load_private_key(args.key_file, args.alg)
+        return SmartAuth(
+            args.fhir_base,
+            args.client_id,
+            key,
+            args.key_id,
+            args.alg,
+            scope=args.scope,
+            token_url=args.token_url,
+        )
+    return NoAuth()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from err
+
+
+def _print_report(report: SyncReport, outbox: Outbox, base: str) -> int:
+    sent = ", ".join(f"{n} {kind}" for kind, n in sorted(report.sent.items())) or "nothing"
+    sys.stdout.write(f"sent {sent} to {base}\n")
+    if report.dead_letters:
+        sys.stdout.write(f"{report.dead_letters} refused by the EHR (dead letters):\n")
+        for dead in outbox.dead_letters(report.dead_letters):
+            sys.stdout.write(f"  #{dead.id} {dead.kind} bed {dead.bed or '-'}: {dead.error}\n")
+    if report.error is not None:
+        sys.stderr.write(
+            f"{PROG}: cannot sync: {report.error} ({report.backlog} items still waiting)\n"
+        )
+        return 1
+    sys.stdout.write("outbox drained\n")
+    return 0
+
+
+def _run_until_signalled(service: SyncService) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    service.start()
+    try:
+        last = ""
+        while not stop.wait(STATUS_EVERY):
+            station = service.state.station
+            line = (
+                f"{station.health.value}: backlog {station.backlog}, dead letters "
+                f"{station.dead_letters}"
+                + (f" ({station.last_error})" if station.last_error else "")
+            )
+            if line != last:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+                last = line
+    finally:
+        stopped = service.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    sys.stdout.write("stopped\n")
+    return 0 if stopped else 1
