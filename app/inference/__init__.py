@@ -1,0 +1,1 @@
+"""Local AI: the ONNX beat classifier (features, model loading, ``classify_beats``)."""

@@ -1,0 +1,103 @@
+"""Benchmark: how fast the beat classifier labels beats, on one core.
+
+- Throughput: ``classify_beats`` on whole records (feature extraction + ONNX inference, the
+  reference beat positions as R peaks), in beats per second of process CPU time.
+- Latency of a one-second batch from 32 beds: each bed passes its last 10 s of ECG and beats,
+  the beats of the last second of every bed go to the model in one batch (as the inference
+  worker batches them), wall-clock time of the whole batch.
+
+Medians of several runs. Records: the MIT-BIH DS1 records when ``$VIGIL_SHARED_DATA/mitdb``
+(default /work/shared/data/mitdb) exists, else the excerpts in ``tests/data/mitdb``.
+
+    python -m tests.bench.bench_beats [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.inference.beats import classify_beats
+from app.inference.features import beat_features
+from app.inference.model import default_model
+from drivers.wfdb.annotations import read_annotations
+from drivers.wfdb.record import read_record
+
+ROOT = Path(__file__).resolve().parents[2]
+BEDS = 32
+CONTEXT_S = 10.0
+
+
+def records() -> list[tuple[np.ndarray, float, np.ndarray]]:
+    shared = Path(os.environ.get("VIGIL_SHARED_DATA", "/work/shared/data")) / "mitdb"
+    folder = shared if (shared / "RECORDS").exists() else ROOT / "tests" / "data" / "mitdb"
+    out = []
+    for header in sorted(folder.glob("*.hea")):
+        path = header.with_suffix("")
+        record = read_record(path)
+        samples, _ = read_annotations(path).beats()
+        out.append((record.physical(0), record.fs, samples))
+    return out
+
+
+def throughput(data: list[tuple[np.ndarray, float, np.ndarray]], runs: int) -> list[float]:
+    beats = sum(int(peaks.size) for _, _, peaks in data)
+    rates = []
+    for _ in range(runs):
+        start = time.process_time()
+        for ecg, fs, peaks in data:
+            classify_beats(ecg, fs, peaks)
+        rates.append(beats / (time.process_time() - start))
+    return rates
+
+
+def ward_second(data: list[tuple[np.ndarray, float, np.ndarray]], t: float) -> tuple[float, int]:
+    """Wall time (s) to label the beats of second ``t`` on 32 beds, and how many there were."""
+    model = default_model()
+    start = time.perf_counter()
+    rows = []
+    for bed in range(BEDS):
+        ecg, fs, peaks = data[bed % len(data)]
+        lo, hi = round((t - CONTEXT_S) * fs), round(t * fs)
+        window = peaks[(peaks >= lo) & (peaks < hi)] - lo
+        features, valid = beat_features(ecg[lo:hi], fs, window.astype(np.float64))
+        last_second = valid & (window >= hi - lo - fs)
+        rows.append(features[last_second])
+    batch = np.concatenate(rows).astype(np.float32)
+    model.decide(batch)
+    return time.perf_counter() - start, len(batch)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    data = records()
+    default_model()  # loading is not what is measured
+    rates = throughput(data, args.runs)
+    beats = sum(int(p.size) for _, _, p in data)
+    out = sys.stdout
+    out.write(f"{len(data)} records, {beats} beats\n")
+    out.write(f"throughput: median {statistics.median(rates):,.0f} beats/s (CPU time), runs ")
+    out.write(", ".join(f"{r:,.0f}" for r in rates) + "\n")
+    # The second must end 1 s past the annotation of the last beats but inside every record.
+    shortest = min(ecg.size / fs for ecg, fs, _ in data)
+    seconds = np.linspace(CONTEXT_S + 5.0, shortest - 5.0, args.runs * 5)
+    timings = [ward_second(data, float(t)) for t in seconds]
+    latencies = [1000.0 * wall for wall, _ in timings]
+    counts = [n for _, n in timings]
+    out.write(
+        f"32-bed one-second batch: median {statistics.median(latencies):.1f} ms, "
+        f"max {max(latencies):.1f} ms, {min(counts)}–{max(counts)} beats per batch\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""classify_beats on real beats and on the edge cases that must give "Q", never an exception."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+import app.inference.model as model_module
+from app.inference.beats import classify_beats
+from app.inference.model import MODEL_PATH, ModelUnavailableError, default_model, load_model
+from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
+from drivers.wfdb.record import read_record
+
+EXCERPTS = Path(__file__).resolve().parents[1] / "data" / "mitdb"
+LABELS = set("NSVFQ")
+
+
+def excerpt(name: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    record = read_record(EXCERPTS / name)
+    samples, symbols = read_annotations(EXCERPTS / name).beats()
+    labels = np.array([AAMI_CLASS[s] for s in symbols])
+    return record.physical(0), record.fs, samples, labels
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_cache() -> Iterator[None]:
+    default_model.cache_clear()
+    yield
+    default_model.cache_clear()
+
+
+def test_real_beats_get_their_classes() -> None:
+    ecg, fs, peaks, reference = excerpt("208x")
+    calls = classify_beats(ecg, fs, peaks)
+    assert calls.shape == peaks.shape
+    assert set(calls.tolist()) <= LABELS
+    ventricular = reference == "V"
+    # 208 is a DS1 (training) record, so this checks the plumbing, not generalisation.
+    assert np.mean(calls[ventricular] == "V") > 0.9
+    assert np.mean(calls[reference == "N"] == "N") > 0.8
+
+
+@pytest.mark.parametrize("fs", [125.0, 250.0, 500.0, 1000.0])
+def test_other_sampling_rates_agree_with_360_hz(fs: float) -> None:
+    ecg, fs0, peaks, _ = excerpt("208x")
+    at_360 = classify_beats(ecg, fs0, peaks)
+    resampled = resample_poly(ecg, round(fs), round(fs0))
+    moved = peaks * fs / fs0
+    calls = classify_beats(resampled, fs, moved)
+    assert calls.shape == peaks.shape
+    assert np.mean(calls == at_360) > 0.9
+
+
+def test_int_and_float_peaks_give_the_same_labels() -> None:
+    ecg, fs, peaks, _ = excerpt("201x")
+    as_int = classify_beats(ecg, fs, peaks.astype(np.int32))
+    as_float = classify_beats(ecg, fs, peaks.astype(np.float64))
+    np.testing.assert_array_equal(as_int, as_float)
+
+
+def test_unsorted_and_repeated_peaks_keep_their_order() -> None:
+    ecg, fs, peaks, _ = excerpt("201x")
+    ordered = classify_beats(ecg, fs, peaks)
+    order = np.random.default_rng(1).permutation(peaks.size)
+    shuffled = classify_beats(ecg, fs, peaks[order])
+    np.testing.assert_array_equal(shuffled, ordered[order])
+    doubled = classify_beats(ecg, fs, np.concatenate([peaks, peaks[:5]]))
+    np.testing.assert_array_equal(doubled[-5:], ordered[:5])
+
+
+def test_output_is_one_character_strings() -> None:
+    ecg, fs, peaks, _ = excerpt("207x")
+    calls = classify_beats(ecg, fs, peaks)
+    assert calls.dtype == np.dtype("<U1")
+    assert len(calls) == len(peaks)
+
+
+def test_empty_inputs_give_empty_or_q() -> None:
+    assert classify_beats(np.zeros(0), 360.0, np.zeros(0)).shape == (0,)
+    assert classify_beats(np.zeros(1000), 360.0, np.zeros(0, dtype=int)).shape == (0,)
+    assert classify_beats(np.zeros(0), 360.0, np.array([5, 10])).tolist() == ["Q", "Q"]
+
+
+def test_one_peak_is_classified_without_error() -> None:
+    ecg, fs, peaks, _ = excerpt("208x")
+    calls = classify_beats(ecg, fs, peaks[100:101])
+    assert calls.shape == (1,)
+    assert calls[0] in LABELS
+
+
+def test_peaks_at_the_ends_or_outside_are_q() -> None:
+    ecg, fs, peaks, _ = excerpt("208x")
+    edges = np.array([0, 10, ecg.size - 10, ecg.size - 1, -5, ecg.size + 100, np.nan])
+    calls = classify_beats(ecg, fs, np.concatenate([peaks, edges]))
+    assert calls[-edges.size :].tolist() == ["Q"] * edges.size
+    assert np.mean(calls[: peaks.size] != "Q") > 0.99
+
+
+def test_nan_windows_are_q_and_the_rest_still_classified() -> None:
+    ecg, fs, peaks, _ = excerpt("208x")
+    damaged = ecg.copy()
+    damaged[int(peaks[50]) - 5 : int(peaks[55])] = np.nan
+    calls = classify_beats(damaged, fs, peaks)
+    assert set(calls[50:55].tolist()) == {"Q"}
+    assert np.mean(calls[100:] != "Q") > 0.99
+
+
+def test_flat_and_constant_signals_do_not_raise() -> None:
+    peaks = np.arange(360, 36000, 300)
+    for ecg in (np.zeros(36000), np.full(36000, 5.0)):
+        calls = classify_beats(ecg, 360.0, peaks)
+        assert calls.shape == peaks.shape
+        assert set(calls.tolist()) <= LABELS
+
+
+def test_a_missing_model_raises_the_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_module, "MODEL_PATH", tmp_path / "beat_classifier.onnx")
+    with pytest.raises(ModelUnavailableError, match="unreadable"):
+        classify_beats(np.zeros(3600), 360.0, np.array([1000, 1300]))
+
+
+def test_an_altered_model_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / MODEL_PATH.name
+    shutil.copy(MODEL_PATH.with_suffix(".md"), copy.with_suffix(".md"))
+    blob = bytearray(MODEL_PATH.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    copy.write_bytes(bytes(blob))
+    with pytest.raises(ModelUnavailableError, match="does not match its card"):
+        load_model(copy)
+
+
+def test_a_file_onnxruntime_cannot_read_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / MODEL_PATH.name
+    copy.write_bytes(b"not an onnx model")
+    digest = model_module.file_sha256(copy)
+    copy.with_suffix(".md").write_text(f"- SHA-256: `{digest}`\n", encoding="utf-8")
+    with pytest.raises(ModelUnavailableError, match="not loadable by onnxruntime"):
+        load_model(copy)
+
+
+def test_a_card_without_a_hash_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / MODEL_PATH.name
+    shutil.copy(MODEL_PATH, copy)
+    copy.with_suffix(".md").write_text("# no hash here\n", encoding="utf-8")
+    with pytest.raises(ModelUnavailableError, match="quotes no SHA-256"):
+        load_model(copy)

@@ -1,0 +1,1 @@
+"""Offline training pipelines (the optional ``train`` extra); never imported at runtime."""

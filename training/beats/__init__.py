@@ -1,0 +1,1 @@
+"""Training pipeline of the AAMI beat classifier (``python -m training.beats``)."""

@@ -1,0 +1,124 @@
+"""The classifier, its grouped cross-validation over DS1 records, and the decision weights.
+
+Gradient-boosted trees (scikit-learn's HistGradientBoosting) on the beat features. Normal beats
+are subsampled (one in four) and the classes balanced by weight, so that the rare S and F beats
+are not drowned. Everything is seeded: a rebuild gives the same model and metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import numpy.typing as npt
+from joblib import Parallel, delayed
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from training.beats.dataset import CLASSES, RecordBeats, training_rows
+from training.beats.metrics import Summary, confusion, summarise
+
+SEED = 20240606
+FOLDS = 11  # two DS1 records left out per fold
+KEEP_ONE_NORMAL_IN = 4
+# Grid of multipliers on the S and V probabilities, chosen by grouped CV (see choose_weights).
+S_WEIGHTS = (0.5, 0.75, 1.0, 1.5, 2.0)
+V_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def make_classifier() -> HistGradientBoostingClassifier:
+    # Shallow, strongly regularised trees on half the features per split: in grouped CV these
+    # carried to unseen records better than the defaults (SVEB Se 46 → 52 %, VEB the same).
+    return HistGradientBoostingClassifier(
+        max_iter=100,
+        learning_rate=0.1,
+        max_leaf_nodes=15,
+        min_samples_leaf=100,
+        l2_regularization=10.0,
+        max_features=0.5,
+        class_weight="balanced",
+        early_stopping=False,
+        random_state=SEED,
+    )
+
+
+def fit(x: np.ndarray, y: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
+    """Fit on all abnormal beats and a seeded quarter of the normal ones."""
+    rng = np.random.default_rng(seed)
+    normal = np.flatnonzero(y == CLASSES.index("N"))
+    kept = rng.choice(normal, normal.size // KEEP_ONE_NORMAL_IN, replace=False)
+    rows = np.sort(np.concatenate([np.flatnonzero(y != CLASSES.index("N")), kept]))
+    model = make_classifier()
+    model.fit(x[rows], y[rows])
+    return model
+
+
+def fold_of(records: list[RecordBeats]) -> dict[str, int]:
+    return {record.name: i % FOLDS for i, record in enumerate(records)}
+
+
+def cross_validate(records: list[RecordBeats], jobs: int = 1) -> dict[str, FloatArray]:
+    """Out-of-fold class probabilities for every beat of every record (records left out whole)."""
+    x, y, group = training_rows(records)
+    folds = fold_of(records)
+    beat_fold = np.array([folds[records[g].name] for g in group])
+    results = Parallel(n_jobs=jobs)(
+        delayed(_fold)(x, y, beat_fold, k, [r for r in records if folds[r.name] == k])
+        for k in range(FOLDS)
+    )
+    return {name: probs for fold in results for name, probs in fold.items()}
+
+
+def _fold(
+    x: np.ndarray, y: np.ndarray, beat_fold: np.ndarray, k: int, held_out: list[RecordBeats]
+) -> dict[str, FloatArray]:
+    train = beat_fold != k
+    model = fit(x[train], y[train], SEED + k)
+    return {r.name: np.asarray(model.predict_proba(r.features)) for r in held_out}
+
+
+def decide(probs: FloatArray, valid: np.ndarray, weights: FloatArray) -> npt.NDArray[np.str_]:
+    """What the runtime does: the largest weighted probability, Q where no features."""
+    labels = np.array(CLASSES, dtype="<U1")[(probs * weights).argmax(axis=1)]
+    return np.where(valid, labels, "Q")
+
+
+def confusions(
+    records: list[RecordBeats], probs: dict[str, FloatArray], weights: FloatArray
+) -> list[np.ndarray]:
+    """Per-record EC57 confusion matrices over the scored beats (after the first 5 minutes)."""
+    out = []
+    for r in records:
+        calls = decide(probs[r.name], r.valid, weights)
+        out.append(confusion(r.labels[r.scored], calls[r.scored]))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    weights: FloatArray
+    summary: Summary
+    objective: float
+
+
+def choose_weights(records: list[RecordBeats], probs: dict[str, FloatArray]) -> Choice:
+    """The S and V multipliers that maximise the mean of the gross VEB and SVEB F1 scores on
+    the out-of-fold predictions. The reported CV metrics use the same predictions, so they
+    are slightly optimistic about this one two-parameter choice."""
+    best: Choice | None = None
+    for s, v in product(S_WEIGHTS, V_WEIGHTS):
+        weights = np.array([1.0 if c in "NF" else s if c == "S" else v for c in CLASSES])
+        summary = summarise(confusions(records, probs, weights))
+        objective = (_f1(summary, "V") + _f1(summary, "S")) / 2.0
+        if best is None or objective > best.objective + 1e-12:
+            best = Choice(weights, summary, objective)
+    if best is None:
+        raise ValueError("empty weight grid")
+    return best
+
+
+def _f1(summary: Summary, target: str) -> float:
+    c = summary.gross[target]
+    return 2.0 * c.tp / (2.0 * c.tp + c.fp + c.fn) if c.tp else 0.0
