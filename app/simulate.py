@@ -20,6 +20,7 @@ from app.analysis.service import AnalysisService
 from app.bus import StationEvent
 from app.cli import SimulateOptions
 from app.demo_ward import build_simulated_station, enter_demo_observations, scenario_for_bed
+from app.inference.runtime import open_inference, report_failures
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
 from app.storage.recorder import Recorder
@@ -138,9 +139,12 @@ def run_headless(
     or a new one) and, with ``db``, a ``recorder_type`` recording; events go to ``writer``.
     The benchmarks pass instrumented engines and recorders to time them in a real run."""
     drivers = _drivers(station)
-    analysis = AnalysisService(station, lossless=True)
+    unavailable: list[str] = []
+    # Headless, the beat classifier runs inline on the analysis's pace: no thread.
+    analysis = AnalysisService(station, lossless=True, inference=open_inference(unavailable.append))
     analysis.attach()
     engine = engine or AlarmEngine(station)  # subscribed before the devices start
+    report_failures(analysis, engine.raise_technical, engine.clear_technical, unavailable)
     enter_demo_observations(engine, station, epoch)
     alarms = AlarmTicker(engine, writer, epoch)
     # The record's clock is the signal's: headless, it runs ahead of the wall clock.

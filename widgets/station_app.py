@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +19,8 @@ from app.alarms.service import AlarmService
 from app.analysis.service import AnalysisService
 from app.cli import StationOptions
 from app.demo_ward import build_simulated_station, enter_demo_observations
+from app.inference.runtime import open_inference, report_failures
+from app.inference.worker import InferenceWorker
 from app.replay_ward import build_replay_station
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
@@ -89,21 +92,13 @@ def run_station(options: StationOptions) -> int:
     # The analysis thread holds the interpreter in 5 ms slices by default, long enough to make
     # the 30 fps frame timer late; 1 ms slices keep the sweep smooth at little cost.
     sys.setswitchinterval(GIL_SLICE_S)
-    analysis = AnalysisService(station)
-    analysis.attach()  # before the window, so each bed shows Vigil's numbers from the start
-    alarms = AlarmEngine(station)  # subscribes before the devices start: it misses nothing
-    if options.replay is None:
-        enter_demo_observations(alarms, station, time.time())
-    alarm_service = AlarmService(alarms)
-    recorder = open_recorder(station, options, alarms)
+    services = _Services.build(station, options)
+    alarms, alarm_service, recorder = services.alarms, services.alarm_service, services.recorder
     window = build_window(app, station, options, alarms, alarm_service)
     window.record = options.db if recorder is not None else None
     meter = RunMeter()
     station.start()
-    analysis.start()
-    alarm_service.start()
-    if recorder is not None:
-        recorder.start()
+    services.start()
     window.start()
     arrange(window, options)
     if options.detail_bed is not None:
@@ -118,7 +113,7 @@ def run_station(options: StationOptions) -> int:
     _quit_on_sigint(app)
     code = app.exec()
     window.shutdown()
-    _stop_services(recorder, alarm_service, analysis)
+    services.stop()
     stuck = station.stop()
     if options.stats is not None:
         write_stats(
@@ -137,16 +132,47 @@ def run_station(options: StationOptions) -> int:
     return code
 
 
-def _stop_services(
-    recorder: Recorder | None, alarm_service: AlarmService, analysis: AnalysisService
-) -> None:
-    """The record last, so that it writes what the others produced up to the end."""
-    if not analysis.stop():
-        log.error("the analysis thread did not stop")
-    if not alarm_service.stop():
-        log.error("the alarm thread did not stop")
-    if recorder is not None and not recorder.stop():
-        log.error("the storage thread did not stop")
+@dataclass
+class _Services:
+    """The threads behind the screen: beat classifier, analysis, alarms and the record."""
+
+    inference: InferenceWorker | None
+    analysis: AnalysisService
+    alarms: AlarmEngine
+    alarm_service: AlarmService
+    recorder: Recorder | None
+
+    @staticmethod
+    def build(station: Station, options: StationOptions) -> _Services:
+        unavailable: list[str] = []
+        inference = open_inference(unavailable.append)
+        analysis = AnalysisService(station, inference=inference)
+        analysis.attach()  # before the window, so each bed shows Vigil's numbers from the start
+        alarms = AlarmEngine(station)  # subscribes before the devices start: it misses nothing
+        report_failures(analysis, alarms.raise_technical, alarms.clear_technical, unavailable)
+        if options.replay is None:
+            enter_demo_observations(alarms, station, time.time())
+        recorder = open_recorder(station, options, alarms)
+        return _Services(inference, analysis, alarms, AlarmService(alarms), recorder)
+
+    def start(self) -> None:
+        if self.inference is not None:
+            self.inference.start()
+        self.analysis.start()
+        self.alarm_service.start()
+        if self.recorder is not None:
+            self.recorder.start()
+
+    def stop(self) -> None:
+        """The record last, so that it writes what the others produced up to the end."""
+        if not self.analysis.stop():
+            log.error("the analysis thread did not stop")
+        if self.inference is not None and not self.inference.stop():
+            log.error("the inference thread did not stop")
+        if not self.alarm_service.stop():
+            log.error("the alarm thread did not stop")
+        if self.recorder is not None and not self.recorder.stop():
+            log.error("the storage thread did not stop")
 
 
 def open_recorder(

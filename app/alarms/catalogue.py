@@ -70,6 +70,7 @@ _SPECS = (
     AlarmSpec("EHR_SYNC_FAILING", TECH, LOW, False),
     AlarmSpec("DISPLAY_FROZEN", TECH, HIGH, False),
     AlarmSpec("NOTIFICATION_FAILED", TECH, MEDIUM, False),
+    AlarmSpec("BEAT_CLASSIFIER_OFF", TECH, LOW, False),
 )
 
 SPECS: dict[str, AlarmSpec] = {s.code: s for s in _SPECS}

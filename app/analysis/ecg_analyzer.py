@@ -35,6 +35,20 @@ ORGANISED_BEATS = 6  # in the VF window, at a steady rate, make a rhythm organis
 ORGANISED_JUMP = 0.08  # median beat-to-beat RR change / mean RR below which beats are regular
 FLUTTER_RR_S = 0.24  # above 250/min a regular ventricular wave is flutter, treated as VF
 SETTLE_S = 3.0  # s of signal before the first verdict: the quality window must fill
+LABEL_WAIT_S = 3.0  # s a beat waits for the classifier's label before the shape rule decides
+# The classifier judges a beat against the dominant beat of the last seconds; once a
+# ventricular rhythm is that dominant beat (sustained VT, bigeminy) it would call the
+# ectopic beats normal. So it confirms ventricular beats at a run's onset, and while this
+# share of the last SUSTAIN_BEATS beats is ventricular, the shape rule's V stands.
+SUSTAIN_BEATS = 10
+SUSTAIN_SHARE = 0.3
+# The beat classifier's AAMI labels; Q (cannot judge) leaves the beat to the shape rule.
+AI_CLASSES = {
+    "N": BeatClass.NORMAL,
+    "S": BeatClass.SUPRAVENTRICULAR,
+    "V": BeatClass.VENTRICULAR,
+    "F": BeatClass.FUSION,
+}
 NO_SIGNAL = frozenset({Verdict.NO_SIGNAL, Verdict.LEAD_OFF})
 
 
@@ -56,8 +70,19 @@ class EcgAnalysis:
 
 
 class EcgAnalyzer:
-    def __init__(self, fs: float, config: RhythmConfig | None = None) -> None:
+    def __init__(
+        self, fs: float, config: RhythmConfig | None = None, *, deferred: bool = False
+    ) -> None:
+        """``deferred``: beats wait for labels from the beat classifier (``resolve``), or
+        ``LABEL_WAIT_S`` of signal, before their class counts; timers never wait."""
         self.fs = fs
+        self.deferred = deferred
+        self._wait = round(LABEL_WAIT_S * fs)
+        self._unresolved: deque[DetectedBeat] = deque()
+        self._labels: dict[int, str] = {}
+        self._last_classified: DetectedBeat | None = None
+        self.fallbacks = 0  # deferred beats the shape rule decided (no label in time)
+        self.resolved: deque[DetectedBeat] = deque(maxlen=BEATS_KEPT)  # final classes
         self._qrs = QrsDetector(fs)
         self._band = CausalFilter(signal.butter(2, (0.5, 40.0), "bandpass", fs=fs, output="sos"))
         self._morphology = MorphologyClassifier(fs)
@@ -103,6 +128,8 @@ class EcgAnalyzer:
         events: list[RhythmEvent] = []
         for sample in self._qrs.feed(x):
             events += self._beat(int(sample))
+        if self.deferred:
+            events += self._release()  # beats whose wait for a label is over
         if not np.isfinite(x).all():  # a gap: time without beats is not asystole
             self._rhythm.signal_lost(self._qrs.decided_until / self.fs)
         events += self._tick()
@@ -139,16 +166,65 @@ class EcgAnalyzer:
         window = self._window(sample - shape.before, sample + shape.after + 1)
         beat_class, _ = shape.classify(window, premature)
         beat = DetectedBeat(sample, beat_class)
-        time = sample / self.fs
         if previous is not None:
-            interval_s = (sample - previous.sample) / self.fs
-            self._rate.add_interval(interval_s)
-            normal = previous.beat_class is beat.beat_class is BeatClass.NORMAL
-            self._hrv.add(time, interval_s, normal)
-        self._af.add_beat(sample, beat_class is BeatClass.VENTRICULAR)
+            self._rate.add_interval((sample - previous.sample) / self.fs)
         self._last_beat = beat
         self.beats.append(beat)
-        return self._rhythm.add_beat(time, beat_class, self._qrs.samples_seen / self.fs)
+        self._rhythm.beat_seen(sample / self.fs)
+        if not self.deferred:
+            return self._classify(beat, beat_class)
+        self._unresolved.append(beat)
+        return self._release()
+
+    @property
+    def awaiting_labels(self) -> list[int]:
+        """Samples of the beats still waiting for the classifier, oldest first."""
+        return [b.sample for b in self._unresolved]
+
+    def resolve(self, samples: npt.ArrayLike, labels: npt.ArrayLike) -> list[RhythmEvent]:
+        """The classifier's labels for some beats; the classes that are now final count, in
+        beat order."""
+        waiting = {b.sample for b in self._unresolved}
+        for sample, label in zip(np.asarray(samples).tolist(), np.asarray(labels).tolist(),
+                                 strict=True):  # fmt: skip
+            if int(sample) in waiting:
+                self._labels[int(sample)] = str(label)
+        return self._release()
+
+    def _release(self) -> list[RhythmEvent]:
+        events: list[RhythmEvent] = []
+        now = self._qrs.samples_seen
+        while self._unresolved:
+            beat = self._unresolved[0]
+            label = self._labels.pop(beat.sample, None)
+            if label is None and now - beat.sample < self._wait:
+                break
+            if label is None:
+                self.fallbacks += 1
+            cls = AI_CLASSES.get(label or "", beat.beat_class)
+            if beat.beat_class is BeatClass.VENTRICULAR and self._ventricular_rhythm():
+                cls = BeatClass.VENTRICULAR
+            self._unresolved.popleft()
+            events += self._classify(beat, cls)
+        return events
+
+    def _ventricular_rhythm(self) -> bool:
+        recent = list(self.resolved)[-SUSTAIN_BEATS:]
+        ventricular = sum(b.beat_class is BeatClass.VENTRICULAR for b in recent)
+        return len(recent) > 0 and ventricular >= SUSTAIN_SHARE * SUSTAIN_BEATS
+
+    def _classify(self, beat: DetectedBeat, beat_class: BeatClass) -> list[RhythmEvent]:
+        """A beat's final class: HRV, the AF monitor and the rhythm take it from here."""
+        time = beat.sample / self.fs
+        previous = self._last_classified
+        if previous is not None:
+            normal = previous.beat_class is beat_class is BeatClass.NORMAL
+            self._hrv.add(time, (beat.sample - previous.sample) / self.fs, normal)
+        self._af.add_beat(beat.sample, beat_class is BeatClass.VENTRICULAR)
+        final = DetectedBeat(beat.sample, beat_class)
+        self._last_classified = final
+        self.resolved.append(final)
+        return self._rhythm.classified(time, beat_class, self._qrs.samples_seen / self.fs)
 
     def _tick(self) -> list[RhythmEvent]:
         seen = self._qrs.samples_seen

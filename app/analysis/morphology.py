@@ -30,8 +30,12 @@ PREMATURE = 0.85  # x recent RR below which a beat is premature
 
 
 class BeatClass(enum.Enum):
+    """AAMI beat classes. The shape rule gives N, V or Q; the beat classifier all five."""
+
     NORMAL = "N"
+    SUPRAVENTRICULAR = "S"
     VENTRICULAR = "V"
+    FUSION = "F"
     UNKNOWN = "Q"  # learning, or too near a gap to see
 
 

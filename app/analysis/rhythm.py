@@ -10,6 +10,7 @@ number.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ TRIGEMINY = frozenset({"NNV" * 3, "NVN" * 3, "VNN" * 3})
 
 
 HYSTERESIS_BPM = 5.0
+SVE_RUN_BEATS = 4  # supraventricular beats in a row that make a run (3 intervals to judge)
+SVE_REGULAR = 0.15  # spread of a supraventricular run's RR intervals, as a share of their mean
 
 
 class RhythmLabel(enum.Enum):
@@ -97,6 +100,7 @@ class RhythmEngine:
         self._classes: deque[BeatClass] = deque(maxlen=9)
         self._beat_times: deque[float] = deque(maxlen=self.config.vt_beats + 1)
         self._run: list[float] = []  # times of the current run of ventricular beats
+        self._sve_run: list[float] = []  # ... and of supraventricular ones
         self._pvcs: deque[float] = deque()
         self._last_beat: float | None = None
         self._watch_from = 0.0  # asystole is timed from the last beat or the signal's return
@@ -105,6 +109,19 @@ class RhythmEngine:
         self._candidate: tuple[RhythmLabel, float] | None = None  # a change waiting to settle
 
     def add_beat(self, time: float, beat_class: BeatClass, stamp: float) -> list[RhythmEvent]:
+        """A beat and its class at once (``beat_seen`` then ``classified``)."""
+        self.beat_seen(time)
+        return self.classified(time, beat_class, stamp)
+
+    def beat_seen(self, time: float) -> None:
+        """A beat was detected: the asystole and pause timers restart now, whatever its
+        class turns out to be (a class may come later, from the beat classifier)."""
+        self._last_beat = time
+        self._watch_from = time
+        self._paused = False
+
+    def classified(self, time: float, beat_class: BeatClass, stamp: float) -> list[RhythmEvent]:
+        """A beat's class, in beat order: runs, VT, patterns, PVC and SVE counts."""
         events: list[RhythmEvent] = []
         self._classes.append(beat_class)
         if beat_class is BeatClass.VENTRICULAR:
@@ -114,11 +131,27 @@ class RhythmEngine:
             if len(self._run) == 2:
                 events.append(RhythmEvent(stamp, "ectopy", "COUPLET"))
             self._run = []
+        events += self._supraventricular(time, beat_class, stamp)
         self._vt = self._is_vt()
-        self._last_beat = time
-        self._watch_from = time
-        self._paused = False
         return events
+
+    def _supraventricular(self, time: float, beat_class: BeatClass, stamp: float
+                          ) -> list[RhythmEvent]:  # fmt: skip
+        """A run of supraventricular beats faster than the VT rate, reported once a run."""
+        if beat_class is not BeatClass.SUPRAVENTRICULAR:
+            self._sve_run = []
+            return []
+        self._sve_run.append(time)
+        run = self._sve_run
+        if len(run) != SVE_RUN_BEATS or self.label is RhythmLabel.AF:
+            return []
+        rr = [b - a for a, b in itertools.pairwise(run)]
+        mean_rr = sum(rr) / len(rr)
+        fast = mean_rr > 0 and 60.0 / mean_rr > self.config.vt_bpm
+        # A supraventricular run is regular; irregular "runs" are AF's beats, which the
+        # classifier may call S.
+        regular = max(rr) - min(rr) <= SVE_REGULAR * mean_rr
+        return [RhythmEvent(stamp, "ectopy", "SVE_RUN")] if fast and regular else []
 
     def signal_lost(self, until: float) -> None:
         """No ECG (gap, lead off) up to ``until``: time asystole from the signal's return."""

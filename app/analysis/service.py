@@ -22,6 +22,7 @@ from app.analysis.quality import Quality as SignalQuality
 from app.analysis.quality import RateStatus, Verdict
 from app.analysis.respiration import RespirationRateAnalyser
 from app.analysis.rhythm import RhythmConfig, RhythmEvent, RhythmLabel
+from app.inference.worker import BeatRequest, InferenceWorker
 from app.model.ward import DERIVED_KIND
 from app.periodic import PeriodicThread
 from app.signals.marks import MarkSource, MarkStore
@@ -52,6 +53,7 @@ PIECE_LIVE = 1.0  # s of signal at most per analyser call, live
 PIECE_HEADLESS = 0.16  # s per call headless: the simulator's block, so event times are exact
 VIGIL_MARK_COLOUR = "#7fd7ff"
 STALE_AFTER = 5.0  # s: derived numerics are recomputed every tick
+CONTEXT_S = 20.0  # s of raw ECG sent with each labelling request (the rhythm it is judged in)
 HR = NumericSpec("HR", "HR", "/min", "bpm", ColourRole.ECG, stale_after=STALE_AFTER)
 HR_FROM_PLETH = NumericSpec("HR", "PR (pleth)", "/min", "bpm", ColourRole.PLETH, STALE_AFTER)
 PR = NumericSpec("PR", "PR", "/min", "bpm", ColourRole.PLETH, stale_after=STALE_AFTER)
@@ -180,15 +182,46 @@ def _first(device: DeviceStream, role: ColourRole, lossless: bool) -> _Channel |
     return None
 
 
+class _EcgContext:
+    """The last ``CONTEXT_S`` s of one bed's raw ECG, with the stream index of its start."""
+
+    def __init__(self, fs: float) -> None:
+        self._keep = round(CONTEXT_S * fs)
+        self.values = np.zeros(0)
+        self.origin = 0
+
+    def add(self, piece: npt.NDArray[np.float64]) -> None:
+        self.values = np.concatenate([self.values, piece])
+        excess = self.values.size - self._keep
+        if excess > 0:
+            self.values = self.values[excess:]
+            self.origin += excess
+
+
 class BedAnalysis:
     """The analysers of one bed's monitor and the derived source they publish through."""
 
-    def __init__(self, device: DeviceStream, config: RhythmConfig | None, lossless: bool) -> None:
+    def __init__(
+        self,
+        device: DeviceStream,
+        config: RhythmConfig | None,
+        lossless: bool,
+        inference: InferenceWorker | None = None,
+    ) -> None:
         self.device = device
         self.ecg = _first(device, ColourRole.ECG, lossless)
         self.pleth = _first(device, ColourRole.PLETH, lossless)
         self.resp = _first(device, ColourRole.RESP, lossless)
-        self.ecg_analyzer = EcgAnalyzer(self.ecg.spec.sample_rate, config) if self.ecg else None
+        self._lossless = lossless
+        self._inference = inference if self.ecg is not None else None
+        self.ecg_analyzer = (
+            EcgAnalyzer(self.ecg.spec.sample_rate, config, deferred=self._inference is not None)
+            if self.ecg
+            else None
+        )
+        self._context = _EcgContext(self.ecg.spec.sample_rate) if self.ecg else None
+        self._requested_until = -1  # sample of the newest beat sent for labelling
+        self._marked_until = -1  # sample of the newest beat drawn as a mark
         self.pulse = PulseRateAnalyser(self.pleth.spec.sample_rate) if self.pleth else None
         self.breath = RespirationRateAnalyser(self.resp.spec.sample_rate) if self.resp else None
         numerics: list[NumericSpec] = []
@@ -248,29 +281,68 @@ class BedAnalysis:
     ) -> list[Reading]:
         events: list[RhythmEvent] = []
         readings: list[Reading] = []
-        newest = analyzer.beats[-1].sample if analyzer.beats else -1
         fs = channel.spec.sample_rate
+        events += self._take_labels(analyzer)
         for piece in channel.pieces():
             # The lead state when these samples were taken, not now: headless, the driver
             # may be far ahead of the analysis.
             end = channel.time_of((analyzer.snapshot.sample_index + len(piece)) / fs)
             analyzer.set_lead_off(self.device.condition_active_at("ECG_LEAD_OFF", end))
+            if self._context is not None:
+                self._context.add(piece)
             events += analyzer.feed(piece)
+            if self._lossless:  # labelled at once, so a run's events do not depend on timing
+                events += self._label(analyzer, inline=True)
             readings += self._ecg_readings(channel, analyzer.snapshot)
-        self._record_marks(channel, analyzer, newest)
+        if not self._lossless:
+            events += self._label(analyzer, inline=False)
+        self._record_marks(channel, analyzer)
         for event in events:
             sink.write_event(DeviceEvent(event.kind, event.name, channel.time_of(event.time)))
         return readings
 
-    def _record_marks(self, channel: _Channel, analyzer: EcgAnalyzer, newest: int) -> None:
+    def _label(self, analyzer: EcgAnalyzer, *, inline: bool) -> list[RhythmEvent]:
+        """Ask the beat classifier for the beats that now have a successor (the interval
+        after a beat is part of its features); inline, label them and take them at once."""
+        worker, context = self._inference, self._context
+        if worker is None or context is None:
+            return []
+        detected = [b.sample for b in analyzer.beats if b.sample >= context.origin]
+        if len(detected) < 2:
+            return []
+        ready = [s for s in analyzer.awaiting_labels if self._requested_until < s < detected[-1]]
+        if not ready:
+            return []
+        peaks = np.asarray(detected, dtype=np.int64) - context.origin
+        wanted = np.flatnonzero(np.isin(detected, ready)).astype(np.int64)
+        request = BeatRequest(self.device.bed_label, context.values.copy(),
+                              analyzer.fs, context.origin, peaks, wanted)  # fmt: skip
+        if worker.submit(request):
+            self._requested_until = ready[-1]
+        if not inline:
+            return []
+        worker.run_pending()
+        return self._take_labels(analyzer)
+
+    def _take_labels(self, analyzer: EcgAnalyzer) -> list[RhythmEvent]:
+        if self._inference is None:
+            return []
+        events: list[RhythmEvent] = []
+        for found in self._inference.results(self.device.bed_label):
+            events += analyzer.resolve(found.samples, found.labels)
+        return events
+
+    def _record_marks(self, channel: _Channel, analyzer: EcgAnalyzer) -> None:
+        """Each beat's final class (the classifier's, or the shape rule's) as a mark."""
         fs = channel.spec.sample_rate
         fresh = [
             Mark(channel.time_of(b.sample / fs), b.beat_class.value)
-            for b in analyzer.beats
-            if b.sample > newest
+            for b in analyzer.resolved
+            if b.sample > self._marked_until
         ]
         if fresh:
             self.marks.add(fresh)
+            self._marked_until = analyzer.resolved[-1].sample
 
     def _ecg_readings(self, channel: _Channel, snapshot: EcgAnalysis) -> list[Reading]:
         stamp = channel.time_of(snapshot.sample_index / channel.spec.sample_rate)
@@ -345,11 +417,20 @@ class AnalysisService:
     """Every bed's analysis, stepped by its own thread (GUI) or by a headless runner."""
 
     def __init__(
-        self, station: Station, config: RhythmConfig | None = None, lossless: bool = False
+        self,
+        station: Station,
+        config: RhythmConfig | None = None,
+        lossless: bool = False,
+        inference: InferenceWorker | None = None,
     ) -> None:
         """``lossless``: drivers wait for the analysis (headless runs at full speed); live,
-        the analysis is never allowed to hold a driver up."""
+        the analysis is never allowed to hold a driver up. ``inference``: the beat
+        classifier's worker (None: beats are classed by their shape alone)."""
         self._station = station
+        self._inference = inference
+        # Told the classifier's failure text when it changes (None: working again).
+        self.on_inference_failure: Callable[[str | None], None] | None = None
+        self._inference_failure: str | None = None
         self._lossless = lossless
         self._config = config
         self._beds: dict[str, BedAnalysis] = {}
@@ -361,7 +442,7 @@ class AnalysisService:
         for device in self._station.devices:
             if device.description.info.kind == DERIVED_KIND or device.bed_label in self._beds:
                 continue
-            bed = BedAnalysis(device, self._config, self._lossless)
+            bed = BedAnalysis(device, self._config, self._lossless, self._inference)
             if bed.has_channels:
                 self._beds[device.bed_label] = bed
                 self._station.attach(device.bed_label, bed.source)
@@ -383,6 +464,7 @@ class AnalysisService:
         return min(t for t in times if t is not None)
 
     def step(self) -> None:
+        self._watch_inference()
         for label, bed in self._beds.items():
             if self._thread.stopping:
                 return  # shutting down: the rest of the beds do not matter any more
@@ -396,6 +478,13 @@ class AnalysisService:
                 self._failed.add(label)
                 log.exception("analysis of bed %s failed", label)
                 bed.source.set_status(DriverState.FAILED, f"analysis failed: {exc}")
+
+    def _watch_inference(self) -> None:
+        failure = self._inference.failure if self._inference is not None else None
+        if failure != self._inference_failure:
+            self._inference_failure = failure
+            if self.on_inference_failure is not None:
+                self.on_inference_failure(failure)
 
     @property
     def failed_beds(self) -> frozenset[str]:

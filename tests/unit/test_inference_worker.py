@@ -1,0 +1,198 @@
+"""The inference worker and its place in the analysis: batches from every bed, labels back in
+beat order, the shape rule when a label is late, and a classifier that fails is said."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from app.alarms.engine import AlarmEngine
+from app.analysis.ecg_analyzer import LABEL_WAIT_S, EcgAnalyzer
+from app.analysis.morphology import BeatClass
+from app.analysis.service import AnalysisService
+from app.inference import runtime
+from app.inference.model import ModelUnavailableError
+from app.inference.worker import BeatRequest, InferenceWorker, Labels
+from app.model.ward import Ward
+from app.station import Station
+from drivers.base import DeviceEvent
+from tests.fakes.fake_driver import FakeDriver
+from tests.unit.sim_helpers import run
+from tests.unit.test_analysis_service import Clock, play
+
+
+class Calls:
+    """A labeller that calls every wanted beat ``label`` and records its batches."""
+
+    def __init__(self, label: str = "N") -> None:
+        self.label = label
+        self.batches: list[int] = []
+
+    def __call__(self, requests: Sequence[BeatRequest]) -> list[Labels]:
+        self.batches.append(len(requests))
+        return [np.full(r.wanted.size, self.label, dtype="<U1") for r in requests]
+
+
+def failing(requests: Sequence[BeatRequest]) -> list[Labels]:
+    raise RuntimeError("onnxruntime: bad input")
+
+
+def request(bed: str, origin: int = 0, n: int = 5) -> BeatRequest:
+    peaks = np.arange(1, n + 1, dtype=np.int64) * 300
+    return BeatRequest(bed, np.zeros(2000), 250.0, origin, peaks, np.arange(n - 1, dtype=np.int64))
+
+
+def test_one_batch_labels_every_bed_and_returns_each_its_own() -> None:
+    calls = Calls("V")
+    worker = InferenceWorker(calls)
+    for bed in ("Bed 01", "Bed 02", "Bed 03"):
+        assert worker.submit(request(bed, origin=1000))
+    assert worker.run_pending() == 12
+    assert calls.batches == [3]  # one batch for all beds
+    back = worker.results("Bed 02")
+    assert len(back) == 1
+    assert list(back[0].samples) == [1300, 1600, 1900, 2200]
+    assert list(back[0].labels) == ["V"] * 4
+    assert worker.results("Bed 02") == []  # taken once
+    stats = worker.stats()
+    assert (stats.batches, stats.beats, stats.backlog, stats.refused) == (1, 12, 0, 0)
+
+
+def test_a_failing_batch_is_reported_and_the_next_one_clears_it() -> None:
+    worker = InferenceWorker(failing)
+    worker.submit(request("Bed 01"))
+    assert worker.run_pending() == 0
+    assert worker.failure == "beat classifier failed: onnxruntime: bad input"
+    assert worker.results("Bed 01") == []
+    worker._labeller = Calls()
+    worker.submit(request("Bed 01"))
+    assert worker.run_pending() == 4
+    assert worker.failure is None
+
+
+def test_the_thread_labels_on_its_own_and_stops() -> None:
+    worker = InferenceWorker(Calls())
+    worker.start()
+    try:
+        worker.submit(request("Bed 01"))
+        deadline = time.monotonic() + 5.0
+        while not (found := worker.results("Bed 01")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert found
+        assert found[0].labels.size == 4
+    finally:
+        assert worker.stop()
+
+
+def beats_of(analyzer: EcgAnalyzer, scenario: str, seconds: float) -> list[int]:
+    """Feed a simulated ECG; the samples of the beats found."""
+    sim = run(scenario, seconds)
+    analyzer.feed(sim.waves["ECG_II"])
+    return [b.sample for b in analyzer.beats]
+
+
+def test_deferred_beats_take_the_classifiers_class_in_beat_order() -> None:
+    analyzer = EcgAnalyzer(250.0, deferred=True)
+    sim = run("normal", 20.0)
+    analyzer.feed(sim.waves["ECG_II"][: 250 * 10])
+    waiting = analyzer.awaiting_labels  # the last LABEL_WAIT_S s of beats
+    assert len(waiting) >= 3
+    fallbacks = analyzer.fallbacks
+    # Labels for the second and third beat first: nothing is final before the first is.
+    analyzer.resolve(waiting[1:3], ["V", "V"])
+    assert all(b.sample < waiting[0] for b in analyzer.resolved)
+    events = analyzer.resolve(waiting[:1], ["S"])
+    final = {b.sample: b.beat_class for b in analyzer.resolved}
+    assert final[waiting[0]] is BeatClass.SUPRAVENTRICULAR
+    assert final[waiting[1]] is final[waiting[2]] is BeatClass.VENTRICULAR
+    assert [e.name for e in events] == []  # a run of two V is a couplet only once it ends
+    assert analyzer.fallbacks == fallbacks
+
+
+def test_a_beat_without_a_label_in_time_falls_back_to_the_shape_rule() -> None:
+    analyzer = EcgAnalyzer(250.0, deferred=True)
+    sim = run("normal", 30.0)
+    ecg = sim.waves["ECG_II"]
+    analyzer.feed(ecg[: 250 * 10])
+    first = analyzer.awaiting_labels[0]
+    assert not any(b.sample == first for b in analyzer.resolved)
+    fallbacks = analyzer.fallbacks
+    analyzer.feed(ecg[250 * 10 : 250 * 25])  # far more than LABEL_WAIT_S later
+    resolved = {b.sample: b.beat_class for b in analyzer.resolved}
+    shape = {b.sample: b.beat_class for b in analyzer.beats}
+    assert resolved[first] is shape[first]  # the shape rule's class
+    assert analyzer.fallbacks > fallbacks
+    newest = max(resolved)
+    assert all(s > newest - LABEL_WAIT_S * 250 for s in analyzer.awaiting_labels)
+
+
+def test_vt_is_called_from_the_classifiers_labels() -> None:
+    """Headless (lossless) analysis labels inline: a classifier that calls every beat V
+    makes a fast rhythm VT; one that calls every beat N does not."""
+    names = {}
+    for label in ("V", "N"):
+        clock = Clock()
+        station = Station(Ward("Test ward", ["Bed 01"]), clock)
+        driver = FakeDriver()
+        station.attach("Bed 01", driver)
+        service = AnalysisService(station, lossless=True, inference=InferenceWorker(Calls(label)))
+        service.attach()
+        station.start()
+        try:
+            play(driver, service, clock, "vt", 45)
+            events = [e.payload for e in station.poll() if isinstance(e.payload, DeviceEvent)]
+            names[label] = {e.name for e in events if e.kind == "rhythm"}
+            bed = service.bed("Bed 01")
+            assert bed is not None
+            assert bed.ecg_analyzer is not None
+            classes = {b.beat_class for b in bed.ecg_analyzer.resolved}
+            assert classes == {BeatClass.VENTRICULAR if label == "V" else BeatClass.NORMAL}
+        finally:
+            service.close()
+            station.stop()
+    assert "VT" in names["V"]
+    assert "VT" not in names["N"]
+
+
+def test_a_model_that_cannot_load_is_a_technical_alarm_and_the_station_runs_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unavailable() -> None:
+        raise ModelUnavailableError("resources/models/beat_classifier.onnx is missing")
+
+    monkeypatch.setattr(runtime, "default_model", unavailable)
+    station = Station(Ward("Test ward", ["Bed 01"]))
+    told: list[str] = []
+    assert runtime.open_inference(told.append) is None
+    service = AnalysisService(station, inference=None)
+    engine = AlarmEngine(station)
+    runtime.report_failures(service, engine.raise_technical, engine.clear_technical, told)
+    snapshot = engine.tick(time.time())
+    alarms = [a for a in snapshot.alarms if a.code == runtime.ALARM_CODE]
+    assert [a.text for a in alarms] == [
+        "BEAT CLASSIFIER OFF: resources/models/beat_classifier.onnx is missing; "
+        "beats classed by shape only"
+    ]
+    station.stop()
+
+
+def test_a_classifier_failing_later_raises_the_alarm_and_clears_it() -> None:
+    station = Station(Ward("Test ward", ["Bed 01"]))
+    worker = InferenceWorker(failing)
+    service = AnalysisService(station, inference=worker)
+    engine = AlarmEngine(station)
+    runtime.report_failures(service, engine.raise_technical, engine.clear_technical, [])
+    worker.submit(request("Bed 01"))
+    worker.run_pending()
+    service.step()
+    codes = [a.code for a in engine.tick(time.time()).alarms]
+    assert runtime.ALARM_CODE in codes
+    worker._labeller = Calls()
+    worker.submit(request("Bed 01"))
+    worker.run_pending()
+    service.step()
+    assert runtime.ALARM_CODE not in [a.code for a in engine.tick(time.time() + 1).alarms]
+    station.stop()
