@@ -354,7 +354,10 @@ class BedAnalysis:
         else:
             doubtful = snapshot.quality.score < 0.5 and snapshot.rhythm is not RhythmLabel.ASYSTOLE
             quality = Quality.QUESTIONABLE if doubtful else Quality.VALID
-            hr = Reading("HR", round(snapshot.heart_rate), "/min", stamp, quality, rhythm)
+            # The tile has no room for a PVC box: the count goes with the rhythm under HR.
+            pvcs = round(snapshot.pvc_per_minute)
+            note = f"{rhythm} · PVC {pvcs}/min" if pvcs else rhythm
+            hr = Reading("HR", round(snapshot.heart_rate), "/min", stamp, quality, note)
         pvc = Reading("PVC", round(snapshot.pvc_per_minute), "/min", stamp, Quality.VALID)
         if snapshot.rhythm in (RhythmLabel.NO_SIGNAL, RhythmLabel.LEARNING):
             pvc = Reading("PVC", None, "/min", stamp, Quality.UNAVAILABLE, rhythm)
