@@ -103,3 +103,15 @@ def test_a_failing_analysis_shows_on_its_bed_and_stops_only_there(
     statuses = [e.payload for e in st.poll() if isinstance(e.payload, DriverStatus)]
     assert any(s.state is DriverState.FAILED and "boom" in s.message for s in statuses)
     assert service.failed_beds == frozenset({"Bed 01"})
+
+
+def test_the_pvc_count_goes_with_the_rhythm_under_hr(
+    station: tuple[Station, FakeDriver, AnalysisService, Clock],
+) -> None:
+    st, driver, service, clock = station
+    play(driver, service, clock, "bigeminy", 60)
+    note = present_bed_numerics(st.ward.bed("Bed 01"), ["HR"], clock.now)["HR"].note
+    rhythm, _, pvcs = note.partition(" · ")
+    assert rhythm == "bigeminy"
+    assert pvcs.startswith("PVC ")
+    assert int(pvcs.removeprefix("PVC ").removesuffix("/min")) >= 5
