@@ -83,6 +83,8 @@ class EcgAnalyzer:
         self._last_classified: DetectedBeat | None = None
         self.fallbacks = 0  # deferred beats the shape rule decided (no label in time)
         self.resolved: deque[DetectedBeat] = deque(maxlen=BEATS_KEPT)  # final classes
+        self._minute: int | None = None  # minute of signal being counted, by class
+        self._counts: dict[BeatClass, int] = dict.fromkeys(BeatClass, 0)
         self._qrs = QrsDetector(fs)
         self._band = CausalFilter(signal.butter(2, (0.5, 40.0), "bandpass", fs=fs, output="sos"))
         self._morphology = MorphologyClassifier(fs)
@@ -224,7 +226,22 @@ class EcgAnalyzer:
         final = DetectedBeat(beat.sample, beat_class)
         self._last_classified = final
         self.resolved.append(final)
-        return self._rhythm.classified(time, beat_class, self._qrs.samples_seen / self.fs)
+        stamp = self._qrs.samples_seen / self.fs
+        return self._count(time, beat_class, stamp) + self._rhythm.classified(
+            time, beat_class, stamp
+        )
+
+    def _count(self, time: float, beat_class: BeatClass, stamp: float) -> list[RhythmEvent]:
+        """Beats per class in each minute of signal, reported when the next one begins."""
+        minute = int(time // 60)
+        events = []
+        if self._minute is not None and minute != self._minute:
+            text = " ".join(f"{c.value}={n}" for c, n in self._counts.items())
+            events.append(RhythmEvent(stamp, "beats", text))
+            self._counts = dict.fromkeys(BeatClass, 0)
+        self._minute = minute
+        self._counts[beat_class] += 1
+        return events
 
     def _tick(self) -> list[RhythmEvent]:
         seen = self._qrs.samples_seen

@@ -196,3 +196,25 @@ def test_a_classifier_failing_later_raises_the_alarm_and_clears_it() -> None:
     service.step()
     assert runtime.ALARM_CODE not in [a.code for a in engine.tick(time.time() + 1).alarms]
     station.stop()
+
+
+def test_each_minute_of_beats_is_counted_by_class() -> None:
+    analyzer = EcgAnalyzer(250.0, deferred=True)
+    sim = run("normal", 130.0)
+    ecg = sim.waves["ECG_II"]
+    events = []
+    for second in range(130):
+        events += analyzer.feed(ecg[second * 250 : (second + 1) * 250])
+        waiting = analyzer.awaiting_labels
+        if len(waiting) > 1:  # a classifier that calls every other beat S
+            labels = ["S" if s % 2 else "N" for s in range(len(waiting) - 1)]
+            events += analyzer.resolve(waiting[:-1], labels)
+    counts = [e for e in events if e.kind == "beats"]
+    assert len(counts) == 2  # minutes 0 and 1 are over; minute 2 is still being counted
+    first = dict(part.split("=") for part in counts[0].name.split())
+    assert set(first) == {"N", "S", "V", "F", "Q"}
+    total = sum(int(n) for n in first.values())
+    in_minute = sum(1 for b in analyzer.resolved if b.sample < 60 * 250)
+    assert total == in_minute
+    assert int(first["S"]) > 0
+    assert 60.0 <= counts[0].time < 63.0 + LABEL_WAIT_S
