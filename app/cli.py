@@ -26,7 +26,7 @@ from app.export_request import (
 )
 from app.replay_ward import MAX_RECORDS, ReplayConfig
 from app.storage.retention import DAY, HOUR, Retention, RetentionError
-from app.sync.cli import add_sync_parser
+from app.sync.cli import add_connection_options, add_sync_parser
 from drivers.sim import SCENARIO_NAMES
 from drivers.sim.generator import ECG_RATES
 
@@ -47,6 +47,7 @@ class StationOptions:
     replay: ReplayConfig | None = None  # recorded ECGs instead of the simulated ward
     db: Path | None = None  # the record (SQLite) everything is stored in
     retention: Retention = field(default_factory=Retention)
+    sync: argparse.Namespace | None = None  # the EHR connection (``--fhir-base``), if any
 
 
 def default_record_path() -> Path:
@@ -244,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
         "$XDG_DATA_HOME/vigil/record.db, else ~/.local/share/vigil/record.db)",
     )  # fmt: skip
     _add_retention_options(parser)
+    ehr = parser.add_argument_group("EHR sync while the station runs (see `sync` for details)")
+    add_connection_options(ehr, required=False)
     parser.add_argument(
         "--dpi", type=_positive,
         help="the screen's true pixels per inch, if it misreports them (sweep calibration)",
@@ -350,6 +353,7 @@ def parse(
         replay=replay,
         db=args.db or default_record_path(),
         retention=_retention(parser, args),
+        sync=args if args.fhir_base else None,
     )
 
 

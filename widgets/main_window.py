@@ -17,11 +17,13 @@ from app.alarms.engine import AlarmEngine
 from app.alarms.service import AlarmService
 from app.presentation import REPLAY_TAG, SIMULATED_TAG, source_tag
 from app.station import Station
+from app.sync.service import SyncService
 from widgets import theme
 from widgets.alarm_bar import AlarmBar
 from widgets.alarm_sound import AlarmSoundPlayer
 from widgets.bed_detail import BedDetail
 from widgets.frame_clock import FrameClock
+from widgets.sync_panel import SyncIndicator
 from widgets.ward_grid import WardGrid
 
 REFRESH_HZ = 4.0
@@ -104,9 +106,14 @@ class TopBar(QtWidgets.QWidget):
         for w in (self.prev_page, self.page_label, self.next_page):
             row.addWidget(w)
         row.addSpacing(16)
+        self._row = row
         self.clock = QtWidgets.QLabel()
         self.clock.setStyleSheet("font-size: 20px; font-weight: bold;")
         row.addWidget(self.clock)
+
+    def add_before_clock(self, widget: QtWidgets.QWidget) -> None:
+        self._row.insertWidget(self._row.indexOf(self.clock), widget)
+        self._row.insertSpacing(self._row.indexOf(self.clock), 16)
 
     def set_pages(self, page: int, count: int) -> None:
         for w in (self.prev_page, self.page_label, self.next_page):
@@ -139,6 +146,7 @@ class MainWindow(QtWidgets.QMainWindow):
         alarm_service: AlarmService | None = None,
         user: str = "",
         record: Path | None = None,
+        sync: SyncService | None = None,
     ) -> None:
         super().__init__()
         self.station = station
@@ -151,6 +159,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._calibration_note = calibration_note
         self.setWindowTitle("Vigil — DEMO" if kiosk else f"Vigil — {station.ward.name}")
         self.top_bar = TopBar(station.ward.name, kiosk)
+        self.sync_indicator = SyncIndicator(sync)
+        self.top_bar.add_before_clock(self.sync_indicator)
         self.grid = WardGrid(station.ward, kiosk=kiosk, px_per_mm=px_per_mm, font_scale=font_scale)
         self.grid.bed_clicked.connect(self.show_bed)
         self.grid.page_changed.connect(self._on_page)
@@ -257,6 +267,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _refresh_bars(self, now: float) -> None:
         self.top_bar.clock.setText(time.strftime("%H:%M:%S", time.localtime(now)))
+        self.sync_indicator.refresh(now)
         tag = source_tag(self.station.devices)
         self.top_bar.simulated.setVisible(bool(tag))
         banner = BANNERS.get(tag, "")

@@ -26,6 +26,10 @@ from app.run_stats import RunMeter, write_stats
 from app.station import Station
 from app.storage.recorder import Recorder
 from app.storage.schema import SchemaError
+from app.sync.cli import connect
+from app.sync.errors import ConfigError
+from app.sync.outbox import Outbox
+from app.sync.service import SyncService
 from drivers.wfdb.header import WfdbFormatError
 from widgets import theme
 from widgets.main_window import MainWindow
@@ -94,7 +98,7 @@ def run_station(options: StationOptions) -> int:
     sys.setswitchinterval(GIL_SLICE_S)
     services = _Services.build(station, options)
     alarms, alarm_service, recorder = services.alarms, services.alarm_service, services.recorder
-    window = build_window(app, station, options, alarms, alarm_service)
+    window = build_window(app, station, options, alarms, alarm_service, sync=services.sync)
     window.record = options.db if recorder is not None else None
     meter = RunMeter()
     station.start()
@@ -141,6 +145,7 @@ class _Services:
     alarms: AlarmEngine
     alarm_service: AlarmService
     recorder: Recorder | None
+    sync: SyncService | None
 
     @staticmethod
     def build(station: Station, options: StationOptions) -> _Services:
@@ -153,7 +158,8 @@ class _Services:
         if options.replay is None:
             enter_demo_observations(alarms, station, time.time())
         recorder = open_recorder(station, options, alarms)
-        return _Services(inference, analysis, alarms, AlarmService(alarms), recorder)
+        sync = open_sync(options, alarms) if recorder is not None else None
+        return _Services(inference, analysis, alarms, AlarmService(alarms), recorder, sync)
 
     def start(self) -> None:
         if self.inference is not None:
@@ -162,6 +168,8 @@ class _Services:
         self.alarm_service.start()
         if self.recorder is not None:
             self.recorder.start()
+        if self.sync is not None:
+            self.sync.start()
 
     def stop(self) -> None:
         """The record last, so that it writes what the others produced up to the end."""
@@ -173,6 +181,26 @@ class _Services:
             log.error("the alarm thread did not stop")
         if self.recorder is not None and not self.recorder.stop():
             log.error("the storage thread did not stop")
+        if self.sync is not None:
+            if not self.sync.stop():
+                log.error("the EHR sync thread did not stop")
+            self.sync.outbox.close()
+
+
+def open_sync(options: StationOptions, alarms: AlarmEngine) -> SyncService | None:
+    """The EHR sync of the record while the station runs (``--fhir-base``); settings that
+    do not work are a technical alarm that says why, and the monitoring goes on."""
+    if options.sync is None or options.db is None:
+        return None
+    try:
+        client, naming = connect(options.sync)
+        outbox = Outbox.open(options.db)
+    except ConfigError as exc:
+        log.exception("the EHR sync cannot start")
+        alarms.raise_technical("EHR_SYNC_FAILING", f"EHR SYNC NOT STARTED: {exc}")
+        return None
+    return SyncService(outbox, client, naming, raise_technical=alarms.raise_technical,
+                       clear_technical=alarms.clear_technical)  # fmt: skip
 
 
 def open_recorder(
@@ -205,6 +233,8 @@ def build_window(
     options: StationOptions,
     alarms: AlarmEngine,
     alarm_service: AlarmService,
+    *,
+    sync: SyncService | None = None,
 ) -> MainWindow:
     screen = app.primaryScreen()
     px_per_mm, note = calibrate(screen, options.dpi)
@@ -219,6 +249,7 @@ def build_window(
         calibration_note=note,
         alarms=alarms,
         alarm_service=alarm_service,
+        sync=sync,
     )
 
 

@@ -31,6 +31,9 @@ ALARM_EVENTS = frozenset({"start", "escalate", "priority", "condition_end", "end
 class SyncPolicy:
     vitals_every: float = 60.0  # s between queued readings of one parameter of a bed
     every_measurement: frozenset[str] = frozenset({"TEMP"})  # queued whenever measured
+    # The vital signs a chart holds (signal-quality indices, battery and PVC counts stay in
+    # the station's record).
+    charted: frozenset[str] = frozenset({"HR", "PR", "SPO2", "RR", "TEMP"})
 
 
 @dataclass
@@ -61,7 +64,7 @@ class OutboxRows:
             payload = base | {"t": t, "readings": [_reading(r) for r in pressure]}
             out.append(_row("blood_pressure", bed, payload, now))
         for reading in valid:
-            if reading.code not in BLOOD_PRESSURE and self._due(bed, reading):
+            if reading.code in self.policy.charted and self._due(bed, reading):
                 out.append(_row("vital", bed, base | _reading(reading), now))
         return out
 

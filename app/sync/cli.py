@@ -54,10 +54,30 @@ def add_sync_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 def add_sync_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, required=True, metavar="PATH", help="the record")
-    p.add_argument("--fhir-base", required=True, metavar="URL", help="the EHR's FHIR R4 base")
+    add_connection_options(p, required=True)
+    p.add_argument("--once", action="store_true", help="drain the outbox, then exit")
+    p.add_argument(
+        "--retry-for",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="--once: give up after failing this long (default 30)",
+    )
+
+
+class ArgumentAdder(Protocol):
+    """A parser or an argument group."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def add_connection_options(p: ArgumentAdder, *, required: bool) -> None:
+    """The EHR and how to reach it: for ``sync``, and for the station, which syncs its
+    record while it runs when ``--fhir-base`` is given."""
+    p.add_argument("--fhir-base", required=required, metavar="URL", help="the EHR's FHIR R4 base")
     p.add_argument(
         "--mrn-system",
-        required=True,
+        required=required,
         metavar="URI",
         help="the MRN's identifier system as the EHR names it",
     )
@@ -66,14 +86,6 @@ def add_sync_options(p: argparse.ArgumentParser) -> None:
         default=socket.gethostname(),
         metavar="ID",
         help="part of every identifier sent; keep it stable (default: host name)",
-    )
-    p.add_argument("--once", action="store_true", help="drain the outbox, then exit")
-    p.add_argument(
-        "--retry-for",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="--once: give up after failing this long (default 30)",
     )
     p.add_argument(
         "--timeout",
@@ -112,18 +124,29 @@ def run_sync(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> tuple[FhirClient, Outbox, FhirNaming]:
-    if args.timeout <= 0 or args.retry_for < 0:
-        raise ConfigError("--timeout must be positive and --retry-for not negative")
-    try:
-        naming = FhirNaming(station_id=args.station_id, mrn_system=args.mrn_system)
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
-    client = FhirClient(args.fhir_base, _auth(args), timeout=args.timeout, ca_file=args.ca_file)
+    if args.retry_for < 0:
+        raise ConfigError("--retry-for must not be negative")
+    client, naming = connect(args)
     try:
         return client, Outbox.open(args.db), naming
     except ConfigError:
         client.close()
         raise
+
+
+def connect(args: argparse.Namespace) -> tuple[FhirClient, FhirNaming]:
+    """The client and naming the connection options describe; ``ConfigError`` says what
+    is wrong with them."""
+    if args.timeout <= 0:
+        raise ConfigError("--timeout must be positive")
+    if not args.mrn_system:
+        raise ConfigError("--fhir-base needs --mrn-system (the EHR's MRN identifier system)")
+    try:
+        naming = FhirNaming(station_id=args.station_id, mrn_system=args.mrn_system)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    client = FhirClient(args.fhir_base, _auth(args), timeout=args.timeout, ca_file=args.ca_file)
+    return client, naming
 
 
 def _auth(args: argparse.Namespace) -> Auth:

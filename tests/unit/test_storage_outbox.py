@@ -125,3 +125,14 @@ def test_a_new_complete_news2_score_is_queued_once(ward: tuple[Harness, Recorder
     assert scores[0]["mrn"] == MRN
     assert scores[0]["result"]["total"] == 0
     assert scores[0]["result"]["risk"] == "low"
+
+
+def test_only_charted_vital_signs_are_queued(ward: tuple[Harness, Recorder]) -> None:
+    harness, recorder = ward
+    for code, value in (("SPO2", 97.0), ("PVC", 3.0), ("ECG_SQI", 0.9), ("HR", 70.0)):
+        harness.reading(code, value, 1.0)
+    harness.monitor.push_readings(Reading("BATTERY", 80.0, "%", harness.at(1), Quality.VALID))
+    recorder.step()
+    assert sorted(p["code"] for kind, _, p in queued(recorder) if kind == "vital") == [
+        "HR", "SPO2"
+    ]  # fmt: skip
