@@ -15,6 +15,8 @@ from app.model.patient import (
     validate_admission,
 )
 from app.model.ward import Ward
+from app.sync.lookup import PatientMatch
+from widgets.ehr_lookup import EhrLookup, Search
 from widgets.form_parts import accept_cancel, error_label
 
 FIELDS = ("family_name", "given_name", "mrn", "date_of_birth", "sex", "category")
@@ -27,8 +29,10 @@ class AdmitDialog(QtWidgets.QDialog):
         bed_label: str,
         *,
         today: dt.date | None = None,
+        search: Search | None = None,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
+        """``search``: a patient search in the EHR (None: no EHR configured)."""
         super().__init__(parent)
         self.setWindowTitle(f"Admit patient to {bed_label}")
         self.setModal(True)
@@ -59,9 +63,28 @@ class AdmitDialog(QtWidgets.QDialog):
         self.errors = error_label("Admission errors")
         self.buttons, self.admit_button, _ = accept_cancel(self, "Admit", self.try_admit)
         layout = QtWidgets.QVBoxLayout(self)
+        self.lookup = EhrLookup(search, self) if search is not None else None
+        if self.lookup is not None:
+            self.lookup.chosen.connect(self.fill_from)
+            layout.addWidget(self.lookup)
         layout.addLayout(form)
         layout.addWidget(self.errors)
         layout.addWidget(self.buttons)
+
+    def fill_from(self, match: PatientMatch) -> None:
+        """The EHR's record of the patient into the form (checked again on Admit)."""
+        self.family_name.setText(match.family_name)
+        self.given_name.setText(match.given_name)
+        self.mrn.setText(match.mrn or "")
+        if match.date_of_birth is not None:
+            self.date_of_birth.setText(match.date_of_birth.isoformat())
+        if match.sex is not None:
+            self.sex.setCurrentIndex(self.sex.findData(match.sex.value))
+
+    def done(self, result: int) -> None:
+        if self.lookup is not None:
+            self.lookup.wait(1.0)  # a search in flight ends at the client's time-out
+        super().done(result)
 
     def form(self) -> AdmissionForm:
         return AdmissionForm(

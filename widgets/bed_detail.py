@@ -24,6 +24,7 @@ from widgets.admit_dialog import AdmitDialog
 from widgets.alarm_strip import AlarmStrip
 from widgets.bed_alarm_panel import BedAlarmPanel
 from widgets.bed_numerics import BedNumerics
+from widgets.ehr_lookup import Search
 from widgets.review_dialog import ReviewDialog
 from widgets.tile_header import TileHeader
 from widgets.waveform_panel import WaveformPanel
@@ -47,10 +48,12 @@ class BedDetail(QtWidgets.QWidget):
         alarms: AlarmEngine | None = None,
         user: str = "",
         record: Path | None = None,
+        search: Search | None = None,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.record = record
+        self.search = search  # the EHR's patient search, for the admit dialog
         self.review: ReviewDialog | None = None
         self.ward = ward
         self.bed = bed
@@ -164,7 +167,7 @@ class BedDetail(QtWidgets.QWidget):
         return review
 
     def open_admit_dialog(self) -> AdmitDialog:
-        dialog = AdmitDialog(self.ward, self.bed.label, parent=self)
+        dialog = AdmitDialog(self.ward, self.bed.label, search=self.search, parent=self)
         dialog.open()
         return dialog
 

@@ -22,6 +22,7 @@ from widgets import theme
 from widgets.alarm_bar import AlarmBar
 from widgets.alarm_sound import AlarmSoundPlayer
 from widgets.bed_detail import BedDetail
+from widgets.ehr_lookup import Search
 from widgets.frame_clock import FrameClock
 from widgets.sync_panel import SyncIndicator
 from widgets.ward_grid import WardGrid
@@ -147,9 +148,11 @@ class MainWindow(QtWidgets.QMainWindow):
         user: str = "",
         record: Path | None = None,
         sync: SyncService | None = None,
+        search: Search | None = None,
     ) -> None:
         super().__init__()
         self.station = station
+        self.search = search
         self.alarms = alarms
         self.alarm_service = alarm_service
         self.record = record  # the SQLite record the detail view reviews
@@ -209,6 +212,7 @@ class MainWindow(QtWidgets.QMainWindow):
             alarms=self.alarms,
             user=self.user,
             record=self.record,
+            search=self.search,
         )
         self.detail.back_requested.connect(self.show_grid)
         self.stack.addWidget(self.detail)

@@ -27,11 +27,14 @@ from app.station import Station
 from app.storage.recorder import Recorder
 from app.storage.schema import SchemaError
 from app.sync.cli import connect
+from app.sync.client import FhirClient
 from app.sync.errors import ConfigError
+from app.sync.lookup import PatientMatch, find_patients
 from app.sync.outbox import Outbox
 from app.sync.service import SyncService
 from drivers.wfdb.header import WfdbFormatError
 from widgets import theme
+from widgets.ehr_lookup import Search
 from widgets.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,8 @@ def run_station(options: StationOptions) -> int:
     services = _Services.build(station, options)
     alarms, alarm_service, recorder = services.alarms, services.alarm_service, services.recorder
     window = build_window(app, station, options, alarms, alarm_service, sync=services.sync)
+    if options.sync is not None:
+        window.search = services.search(options.sync.mrn_system)
     window.record = options.db if recorder is not None else None
     meter = RunMeter()
     station.start()
@@ -146,6 +151,7 @@ class _Services:
     alarm_service: AlarmService
     recorder: Recorder | None
     sync: SyncService | None
+    lookup: FhirClient | None  # the admit dialog's own client for EHR searches
 
     @staticmethod
     def build(station: Station, options: StationOptions) -> _Services:
@@ -159,7 +165,20 @@ class _Services:
             enter_demo_observations(alarms, station, time.time())
         recorder = open_recorder(station, options, alarms)
         sync = open_sync(options, alarms) if recorder is not None else None
-        return _Services(inference, analysis, alarms, AlarmService(alarms), recorder, sync)
+        lookup = connect(options.sync)[0] if sync is not None and options.sync else None
+        return _Services(inference, analysis, alarms, AlarmService(alarms), recorder, sync,
+                         lookup)  # fmt: skip
+
+    def search(self, mrn_system: str) -> Search | None:
+        """The EHR patient search for the admit dialog (None without an EHR)."""
+        client = self.lookup
+        if client is None:
+            return None
+
+        def search(mrn: str, name: str) -> list[PatientMatch]:
+            return find_patients(client, mrn or None, name or None, mrn_system=mrn_system)
+
+        return search
 
     def start(self) -> None:
         if self.inference is not None:
@@ -185,6 +204,8 @@ class _Services:
             if not self.sync.stop():
                 log.error("the EHR sync thread did not stop")
             self.sync.outbox.close()
+        if self.lookup is not None:
+            self.lookup.close()
 
 
 def open_sync(options: StationOptions, alarms: AlarmEngine) -> SyncService | None:
