@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import sys
 
-from app.cli import SimulateOptions, SyncRequest, export_error, parse
+from app.cli import Hl7Request, SimulateOptions, SyncRequest, export_error, parse
 from app.export import PdfRenderer, export
 from app.export_request import ExportError, ExportRequest
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
-    # Imports are deferred so that `simulate`, `sync` and `export` (but for its PDF) never load Qt,
-    # and `--help` stays quick.
+    # Imports are deferred so that the headless commands (`export` but for its PDF) never
+    # load Qt, and `--help` stays quick.
     if isinstance(options, SimulateOptions):
         from app.simulate import run
 
@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.sync.cli import run_sync
 
         return run_sync(options.args)
+    if isinstance(options, Hl7Request):
+        from app.sync.hl7_cli import run_hl7
+
+        return run_hl7(options.args)
     if isinstance(options, ExportRequest):
         return _export_pdf(options) if options.format == "pdf" else _export(options)
     from widgets.station_app import run_station

@@ -27,6 +27,7 @@ from app.export_request import (
 from app.replay_ward import MAX_RECORDS, ReplayConfig
 from app.storage.retention import DAY, HOUR, Retention, RetentionError
 from app.sync.cli import add_connection_options, add_sync_parser
+from app.sync.hl7_cli import add_hl7_parser
 from drivers.sim import SCENARIO_NAMES
 from drivers.sim.generator import ECG_RATES
 
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_export_options(export)
     add_sync_parser(commands)
+    add_hl7_parser(commands)
     return parser
 
 
@@ -321,13 +323,22 @@ class SyncRequest:
     args: argparse.Namespace
 
 
+@dataclass(frozen=True, slots=True)
+class Hl7Request:
+    """``hl7``: the PCD-01 feed's options (``app.sync.hl7_cli``)."""
+
+    args: argparse.Namespace
+
+
 def parse(
     argv: list[str] | None = None,
-) -> StationOptions | SimulateOptions | ExportRequest | SyncRequest:
+) -> StationOptions | SimulateOptions | ExportRequest | SyncRequest | Hl7Request:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "sync":
         return SyncRequest(args)
+    if args.command == "hl7":
+        return Hl7Request(args)
     if args.command == "simulate":
         sim = _sim_config(args, speed=args.speed, duration=args.duration)
         return SimulateOptions(sim, args.events, args.stats, args.db, _retention(parser, args))
