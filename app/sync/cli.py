@@ -9,12 +9,9 @@ SIGTERM, then stops cleanly after the request in flight.
 from __future__ import annotations
 
 import argparse
-import signal
 import socket
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any, Protocol
 
 from app.sync.auth import (
@@ -30,10 +27,10 @@ from app.sync.client import FhirClient
 from app.sync.errors import ConfigError
 from app.sync.naming import FhirNaming
 from app.sync.outbox import Outbox
+from app.sync.running import run_until_signalled
 from app.sync.service import SyncReport, SyncService, sync_once
 
 PROG = "main.py sync"
-STATUS_EVERY = 5.0  # s between status lines while running
 
 
 class Subparsers(Protocol):
@@ -117,7 +114,8 @@ def run_sync(args: argparse.Namespace) -> int:
         if args.once:
             report = sync_once(outbox, client, naming, give_up_after=args.retry_for)
             return _print_report(report, outbox, args.fhir_base)
-        return _run_until_signalled(SyncService(outbox, client, naming))
+        service = SyncService(outbox, client, naming)
+        return run_until_signalled(service.start, service.stop, lambda: _status(service))
     finally:
         client.close()
         outbox.close()
@@ -198,30 +196,9 @@ def _print_report(report: SyncReport, outbox: Outbox, base: str) -> int:
     return 0
 
 
-def _run_until_signalled(service: SyncService) -> int:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    service.start()
-    try:
-        last = ""
-        while not stop.wait(STATUS_EVERY):
-            station = service.state.station
-            line = (
-                f"{station.health.value}: backlog {station.backlog}, dead letters "
-                f"{station.dead_letters}"
-                + (f" ({station.last_error})" if station.last_error else "")
-            )
-            if line != last:
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
-                last = line
-    finally:
-        stopped = service.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    sys.stdout.write("stopped\n")
-    return 0 if stopped else 1
+def _status(service: SyncService) -> str:
+    station = service.state.station
+    return (
+        f"{station.health.value}: backlog {station.backlog}, dead letters "
+        f"{station.dead_letters}" + (f" ({station.last_error})" if station.last_error else "")
+    )

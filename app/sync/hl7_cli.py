@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import signal
 import socket
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any, Protocol
 
 from app.sync.errors import ConfigError, TransientError
@@ -27,9 +24,9 @@ from app.sync.hl7_feed import FeedStore, Hl7Feed
 from app.sync.hl7_message import Hl7Config
 from app.sync.mllp import MllpClient
 from app.sync.outbox import backoff_delay
+from app.sync.running import run_until_signalled
 
 PROG = "main.py hl7"
-STATUS_EVERY = 5.0  # s between status lines while running
 
 
 class Subparsers(Protocol):
@@ -96,7 +93,7 @@ def run_hl7(args: argparse.Namespace) -> int:
     try:
         if args.once:
             return _print_report(drain(feed, give_up_after=args.retry_for), feed, args)
-        return _run_until_signalled(feed)
+        return run_until_signalled(feed.start, feed.stop, lambda: _status(feed))
     finally:
         feed.close()
 
@@ -171,30 +168,8 @@ def _print_report(report: DrainReport, feed: Hl7Feed, args: argparse.Namespace) 
     return 0
 
 
-def _run_until_signalled(feed: Hl7Feed) -> int:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    feed.start()
-    try:
-        last = ""
-        while not stop.wait(STATUS_EVERY):
-            state = feed.state
-            line = (
-                f"sent {state.sent}, backlog {state.backlog}, dead letters "
-                + str(state.dead_letters)
-                + (f" ({state.last_error})" if state.last_error else "")
-            )
-            if line != last:
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
-                last = line
-    finally:
-        stopped = feed.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    sys.stdout.write("stopped\n")
-    return 0 if stopped else 1
+def _status(feed: Hl7Feed) -> str:
+    state = feed.state
+    return f"sent {state.sent}, backlog {state.backlog}, dead letters {state.dead_letters}" + (
+        f" ({state.last_error})" if state.last_error else ""
+    )

@@ -40,6 +40,7 @@ from app.sync.errors import ConfigError, TransientError
 from app.sync.hl7_message import HL7_KINDS, Demographics, Hl7BuildError, Hl7Config, build_message
 from app.sync.mllp import AckRejectedError, MllpClient
 from app.sync.outbox import BACKOFF_CAP, BUSY_TIMEOUT, backoff_delay
+from app.sync.running import open_record_connection
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +96,10 @@ class FeedStore:
 
     @classmethod
     def open(cls, path: str | Path, busy_timeout: float = BUSY_TIMEOUT) -> FeedStore:
-        if not Path(path).is_file():
-            raise ConfigError(f"no record at {path}")
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
-        )
+        conn = open_record_connection(path, busy_timeout)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            conn.execute("PRAGMA synchronous = NORMAL")
             return cls(conn)
-        except (sqlite3.DatabaseError, ConfigError) as err:
+        except (sqlite3.DatabaseError, ConfigError) as err:  # not a record, or an old one
             conn.close()
             if isinstance(err, ConfigError):
                 raise

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.sync.errors import ConfigError
+from app.sync.running import open_record_connection
 
 BACKOFF_BASE = 1.0  # s: the first retry waits up to this long
 BACKOFF_CAP = 300.0  # s: no wait is longer than 5 min, so a recovered EHR is found soon
@@ -97,18 +98,10 @@ class Outbox:
     def open(
         cls, path: str | Path, busy_timeout: float = BUSY_TIMEOUT, rng: random.Random | None = None
     ) -> Outbox:
-        if not Path(path).is_file():
-            raise ConfigError(f"no record at {path}")
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
-        )
+        conn = open_record_connection(path, busy_timeout)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            # As the recorder does: in WAL mode a crash loses no committed write, a power
-            # cut at most the last marks (those rows are sent again and found: no harm).
-            conn.execute("PRAGMA synchronous = NORMAL")
             return cls(conn, rng)
-        except (sqlite3.DatabaseError, ConfigError) as err:
+        except (sqlite3.DatabaseError, ConfigError) as err:  # not a record, or an old one
             conn.close()
             if isinstance(err, ConfigError):
                 raise

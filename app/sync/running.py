@@ -1,0 +1,62 @@
+"""What the sync commands share: the record's connection for a sender, and running a sender
+until SIGINT or SIGTERM while printing its status when it changes."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from app.sync.errors import ConfigError
+
+STATUS_EVERY = 5.0  # s between status checks while running
+
+
+def open_record_connection(path: str | Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection of the sender's own to the record, which the recorder writes at the same
+    time (WAL): waits up to ``busy_timeout`` for a lock; a missing or foreign file is a
+    ``ConfigError``."""
+    if not Path(path).is_file():
+        raise ConfigError(f"no record at {path}")
+    conn = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False,
+                           isolation_level=None)  # fmt: skip
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        # As the recorder does: in WAL mode a crash loses no committed write, a power cut
+        # at most the last marks (those rows are sent again and found: no harm).
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as err:
+        conn.close()
+        raise ConfigError(f"{path} is not a Vigil record: {err}") from err
+    return conn
+
+
+def run_until_signalled(
+    start: Callable[[], None], stop: Callable[[], bool], status: Callable[[], str]
+) -> int:
+    """Start a sender, print ``status()`` whenever it changes, stop on SIGINT/SIGTERM."""
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    start()
+    try:
+        last = ""
+        while not stopping.wait(STATUS_EVERY):
+            line = status()
+            if line != last:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+                last = line
+    finally:
+        stopped = stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    sys.stdout.write("stopped\n")
+    return 0 if stopped else 1
