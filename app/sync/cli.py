@@ -27,14 +27,10 @@ from app.sync.client import FhirClient
 from app.sync.errors import ConfigError
 from app.sync.naming import FhirNaming
 from app.sync.outbox import Outbox
-from app.sync.running import run_until_signalled
+from app.sync.running import Subparsers, run_until_signalled
 from app.sync.service import SyncReport, SyncService, sync_once
 
 PROG = "main.py sync"
-
-
-class Subparsers(Protocol):
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def add_sync_parser(subparsers: Subparsers) -> argparse.ArgumentParser:

@@ -17,20 +17,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 from app.sync.errors import ConfigError, TransientError
 from app.sync.hl7_feed import FeedStore, Hl7Feed
 from app.sync.hl7_message import Hl7Config
 from app.sync.mllp import MllpClient
 from app.sync.outbox import backoff_delay
-from app.sync.running import run_until_signalled
+from app.sync.running import Subparsers, run_until_signalled
 
 PROG = "main.py hl7"
-
-
-class Subparsers(Protocol):
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def add_hl7_parser(subparsers: Subparsers) -> argparse.ArgumentParser:

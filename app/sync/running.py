@@ -3,6 +3,7 @@ until SIGINT or SIGTERM while printing its status when it changes."""
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sqlite3
 import sys
@@ -10,10 +11,17 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any, Protocol
 
 from app.sync.errors import ConfigError
 
 STATUS_EVERY = 5.0  # s between status checks while running
+
+
+class Subparsers(Protocol):
+    """argparse's sub-command registry, where each sender adds its command."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def open_record_connection(path: str | Path, busy_timeout: float) -> sqlite3.Connection:
