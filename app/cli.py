@@ -25,6 +25,7 @@ from app.export_request import (
     parse_when,
 )
 from app.replay_ward import MAX_RECORDS, ReplayConfig
+from app.storage.outbox_rows import SyncPolicy
 from app.storage.retention import DAY, HOUR, Retention, RetentionError
 from app.sync.cli import add_connection_options, add_sync_parser
 from app.sync.hl7_cli import add_hl7_parser
@@ -49,6 +50,7 @@ class StationOptions:
     db: Path | None = None  # the record (SQLite) everything is stored in
     retention: Retention = field(default_factory=Retention)
     sync: argparse.Namespace | None = None  # the EHR connection (``--fhir-base``), if any
+    chart: SyncPolicy = field(default_factory=SyncPolicy)  # what the outbox queues, how often
 
 
 def default_record_path() -> Path:
@@ -64,6 +66,7 @@ class SimulateOptions:
     stats: Path | None
     db: Path | None = None  # the record to store everything in; None: nothing stored
     retention: Retention = field(default_factory=Retention)
+    chart: SyncPolicy = field(default_factory=SyncPolicy)
 
 
 def _bed_count(text: str) -> int:
@@ -158,6 +161,11 @@ def _add_retention_options(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--keep-alarms", type=_positive, default=90.0, metavar="DAYS",
         help="the alarm log, operator actions and events (default 90)",
+    )  # fmt: skip
+    group.add_argument(
+        "--chart-every", type=_positive, default=60.0, metavar="SECONDS",
+        help="queue each vital sign for the EHR at most this often (default 60; every NIBP "
+        "and temperature measurement is queued)",
     )  # fmt: skip
 
 
@@ -341,7 +349,8 @@ def parse(
         return Hl7Request(args)
     if args.command == "simulate":
         sim = _sim_config(args, speed=args.speed, duration=args.duration)
-        return SimulateOptions(sim, args.events, args.stats, args.db, _retention(parser, args))
+        return SimulateOptions(sim, args.events, args.stats, args.db, _retention(parser, args),
+                               SyncPolicy(vitals_every=args.chart_every))  # fmt: skip
     if args.command == "export":
         return _export_request(args)
     replay = _replay_config(parser, args)
@@ -365,6 +374,7 @@ def parse(
         db=args.db or default_record_path(),
         retention=_retention(parser, args),
         sync=args if args.fhir_base else None,
+        chart=SyncPolicy(vitals_every=args.chart_every),
     )
 
 

@@ -23,6 +23,7 @@ from app.demo_ward import build_simulated_station, enter_demo_observations, scen
 from app.inference.runtime import open_inference, report_failures
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
+from app.storage.outbox_rows import SyncPolicy
 from app.storage.recorder import Recorder
 from app.storage.retention import Retention
 from drivers.base import DeviceCondition, DeviceEvent, DriverStatus
@@ -115,7 +116,9 @@ def run(options: SimulateOptions) -> int:
     try:
         writer = OrderedEventWriter(out, epoch)
         writer.write_record(_session_record("start", options, station))
-        run_headless(station, writer, epoch, options.db, retention=options.retention)
+        run_headless(
+            station, writer, epoch, options.db, retention=options.retention, chart=options.chart
+        )
         writer.write_record(_session_record("end", options, station))
     finally:
         if out is not sys.stdout:
@@ -134,6 +137,7 @@ def run_headless(
     engine: AlarmEngine | None = None,
     recorder_type: type[Recorder] = Recorder,
     retention: Retention | None = None,
+    chart: SyncPolicy | None = None,
 ) -> None:
     """Run a station's drivers to their end with the analysis, the alarm engine (``engine``,
     or a new one) and, with ``db``, a ``recorder_type`` recording; events go to ``writer``.
@@ -151,7 +155,8 @@ def run_headless(
     recorder = None
     if db is not None:
         recorder = recorder_type(station, db, engine, retention, lossless=True,
-                                 clock=lambda: max(epoch, engine.now))  # fmt: skip
+                                 clock=lambda: max(epoch, engine.now),
+                                 sync_policy=chart)  # fmt: skip
         recorder.attach()
     station.start()
     try:

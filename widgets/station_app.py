@@ -232,7 +232,9 @@ def open_recorder(
     if options.db is None:
         return None
     try:
-        recorder = Recorder(station, options.db, alarms, options.retention)
+        recorder = Recorder(
+            station, options.db, alarms, options.retention, sync_policy=options.chart
+        )
     except (OSError, sqlite3.Error, SchemaError) as exc:
         log.exception("the record %s cannot be opened", options.db)
         alarms.raise_technical("STORAGE_FAILURE", f"RECORD NOT AVAILABLE: {exc}")

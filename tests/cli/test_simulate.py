@@ -132,6 +132,10 @@ def test_retention_is_chosen_on_the_command_line() -> None:
     station = parse(["--keep-waveforms", "24"])
     assert isinstance(station, StationOptions)
     assert station.retention == Retention(full_disclosure=24 * 3600.0)
+    assert options.chart.vitals_every == 60.0
+    charted = parse(["simulate", "--duration", "5", "--chart-every", "300"])
+    assert isinstance(charted, SimulateOptions)
+    assert charted.chart.vitals_every == 300.0
     default = parse([])
     assert isinstance(default, StationOptions)
     assert default.retention == Retention(96 * 3600.0, 30 * 86400.0, 90 * 86400.0)
