@@ -22,6 +22,7 @@ from app.analysis.quality import Quality as SignalQuality
 from app.analysis.quality import RateStatus, Verdict
 from app.analysis.respiration import RespirationRateAnalyser
 from app.analysis.rhythm import RhythmConfig, RhythmEvent, RhythmLabel
+from app.inference.beats import CONTEXT_S
 from app.inference.worker import BeatRequest, InferenceWorker
 from app.model.ward import DERIVED_KIND
 from app.periodic import PeriodicThread
@@ -53,7 +54,7 @@ PIECE_LIVE = 1.0  # s of signal at most per analyser call, live
 PIECE_HEADLESS = 0.16  # s per call headless: the simulator's block, so event times are exact
 VIGIL_MARK_COLOUR = "#7fd7ff"
 STALE_AFTER = 5.0  # s: derived numerics are recomputed every tick
-CONTEXT_S = 20.0  # s of raw ECG sent with each labelling request (the rhythm it is judged in)
+LABEL_AFTER_S = 1.0  # s of ECG after a beat before it is labelled (as the model was scored)
 HR = NumericSpec("HR", "HR", "/min", "bpm", ColourRole.ECG, stale_after=STALE_AFTER)
 HR_FROM_PLETH = NumericSpec("HR", "PR (pleth)", "/min", "bpm", ColourRole.PLETH, STALE_AFTER)
 PR = NumericSpec("PR", "PR", "/min", "bpm", ColourRole.PLETH, stale_after=STALE_AFTER)
@@ -310,7 +311,14 @@ class BedAnalysis:
         detected = [b.sample for b in analyzer.beats if b.sample >= context.origin]
         if len(detected) < 2:
             return []
-        ready = [s for s in analyzer.awaiting_labels if self._requested_until < s < detected[-1]]
+        # A beat is labelled once the next one is found and a second of ECG follows it: its
+        # features read the interval after it, and the filters need the signal around it.
+        settled = context.origin + context.values.size - round(LABEL_AFTER_S * analyzer.fs)
+        ready = [
+            s
+            for s in analyzer.awaiting_labels
+            if self._requested_until < s < detected[-1] and s <= settled
+        ]
         if not ready:
             return []
         peaks = np.asarray(detected, dtype=np.int64) - context.origin

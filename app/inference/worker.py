@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.inference.beats import label_beats
+from app.inference.beats import label_beats_many
 from app.inference.model import BeatModel
 from app.periodic import PeriodicThread
 
@@ -65,12 +65,9 @@ Labeller = Callable[[Sequence[BeatRequest]], list[Labels]]
 
 
 def label_requests(model: BeatModel, requests: Sequence[BeatRequest]) -> list[Labels]:
-    """The labels of each request's wanted beats."""
-    out: list[Labels] = []
-    for request in requests:
-        labels = label_beats(model, request.ecg, request.fs, request.peaks)
-        out.append(np.asarray(labels[request.wanted]))
-    return out
+    """The labels of each request's wanted beats: every bed's features, one model call."""
+    contexts = [(r.ecg, r.fs, r.peaks, r.wanted) for r in requests]
+    return label_beats_many(model, contexts)
 
 
 class InferenceWorker:

@@ -2,9 +2,9 @@
 
 - Throughput: ``classify_beats`` on whole records (feature extraction + ONNX inference, the
   reference beat positions as R peaks), in beats per second of process CPU time.
-- Latency of a one-second batch from 32 beds: each bed passes its last 10 s of ECG and beats,
-  the beats of the last second of every bed go to the model in one batch (as the inference
-  worker batches them), wall-clock time of the whole batch.
+- Latency of a one-second batch from 32 beds: each bed passes its last ``CONTEXT_S`` seconds of
+  ECG and beats, the beats of the second before the last one are wanted, and all beds go
+  through ``label_beats_many`` (one ONNX call), wall-clock time of the whole batch.
 
 Medians of several runs. Records: the MIT-BIH DS1 records when ``$VIGIL_SHARED_DATA/mitdb``
 (default /work/shared/data/mitdb) exists, else the excerpts in ``tests/data/mitdb``.
@@ -23,15 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.inference.beats import classify_beats
-from app.inference.features import beat_features
+from app.inference.beats import CONTEXT_S, classify_beats, label_beats_many
 from app.inference.model import default_model
 from drivers.wfdb.annotations import read_annotations
 from drivers.wfdb.record import read_record
 
 ROOT = Path(__file__).resolve().parents[2]
 BEDS = 32
-CONTEXT_S = 10.0
 
 
 def records() -> list[tuple[np.ndarray, float, np.ndarray]]:
@@ -58,20 +56,23 @@ def throughput(data: list[tuple[np.ndarray, float, np.ndarray]], runs: int) -> l
 
 
 def ward_second(data: list[tuple[np.ndarray, float, np.ndarray]], t: float) -> tuple[float, int]:
-    """Wall time (s) to label the beats of second ``t`` on 32 beds, and how many there were."""
+    """Wall time (s) to label the newest beats of second ``t`` on 32 beds, and how many.
+
+    As the inference worker does it: each bed passes its last ``CONTEXT_S`` seconds of ECG
+    (ending 1 s after second ``t``, so the newest beats have their next beat and T wave) with
+    every peak in it; the beats of second ``t`` are wanted; one ``label_beats_many`` call.
+    """
     model = default_model()
     start = time.perf_counter()
-    rows = []
+    contexts = []
     for bed in range(BEDS):
         ecg, fs, peaks = data[bed % len(data)]
-        lo, hi = round((t - CONTEXT_S) * fs), round(t * fs)
-        window = peaks[(peaks >= lo) & (peaks < hi)] - lo
-        features, valid = beat_features(ecg[lo:hi], fs, window.astype(np.float64))
-        last_second = valid & (window >= hi - lo - fs)
-        rows.append(features[last_second])
-    batch = np.concatenate(rows).astype(np.float32)
-    model.decide(batch)
-    return time.perf_counter() - start, len(batch)
+        lo, hi = round((t + 1.0 - CONTEXT_S) * fs), round((t + 1.0) * fs)
+        window = (peaks[(peaks >= lo) & (peaks < hi)] - lo).astype(np.float64)
+        wanted = (window >= hi - lo - 2 * fs) & (window < hi - lo - fs)
+        contexts.append((ecg[lo:hi], fs, window, wanted))
+    labels = label_beats_many(model, contexts)
+    return time.perf_counter() - start, sum(int(x.size) for x in labels)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import resample_poly
 
 import app.inference.model as model_module
-from app.inference.beats import classify_beats
+from app.inference.beats import classify_beats, label_beats, label_beats_many
 from app.inference.model import MODEL_PATH, ModelUnavailableError, default_model, load_model
 from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
 from drivers.wfdb.record import read_record
@@ -151,3 +151,60 @@ def test_a_card_without_a_hash_is_refused(tmp_path: Path) -> None:
     copy.with_suffix(".md").write_text("# no hash here\n", encoding="utf-8")
     with pytest.raises(ModelUnavailableError, match="quotes no SHA-256"):
         load_model(copy)
+
+
+def bed_contexts(context_s: float) -> list[tuple[np.ndarray, float, np.ndarray, np.ndarray]]:
+    """Contexts as the worker passes them: the last ``context_s`` seconds of several beds'
+    ECG with every peak in them, the peaks of the second before the last one wanted."""
+    contexts = []
+    for k, name in enumerate(("201x", "207x", "208x", "201x", "208x", "207x")):
+        ecg, fs, peaks, _ = excerpt(name)
+        end = round((context_s + 2.0 + 3.0 * k) * fs)
+        start = end - round(context_s * fs)
+        inside = peaks[(peaks >= start) & (peaks < end)] - start
+        wanted = (inside >= end - start - 2 * fs) & (inside < end - start - fs)
+        contexts.append((ecg[start:end], fs, inside, wanted))
+    return contexts
+
+
+@pytest.mark.parametrize("context_s", [10.0, 30.0])
+def test_label_beats_many_equals_label_beats_on_each_bed(context_s: float) -> None:
+    model = default_model()
+    contexts = bed_contexts(context_s)
+    # A bed at another rate and length, and one passed with an index array.
+    ecg, fs, peaks, _ = excerpt("207x")
+    slow = resample_poly(ecg[: round(25 * fs)], 250, round(fs))
+    slow_peaks = peaks[peaks < 25 * fs] * 250.0 / fs
+    contexts.append((slow, 250.0, slow_peaks, np.arange(slow_peaks.size - 5, slow_peaks.size)))
+    batched = label_beats_many(model, contexts)
+    assert len(batched) == len(contexts)
+    for labels, (ecg_k, fs_k, peaks_k, wanted) in zip(batched, contexts, strict=True):
+        alone = label_beats(model, ecg_k, fs_k, peaks_k)
+        np.testing.assert_array_equal(labels, alone[wanted])
+        assert labels.dtype == np.dtype("<U1")
+    assert sum(labels.size for labels in batched) > 10
+    assert any((labels != "Q").any() for labels in batched)
+
+
+def test_label_beats_many_edge_cases() -> None:
+    model = default_model()
+    ecg, fs, peaks, _ = excerpt("208x")
+    window = ecg[: round(20 * fs)]
+    inside = peaks[peaks < window.size].astype(np.float64)
+    nan_window = window.copy()
+    nan_window[:] = np.nan
+    contexts = [
+        (np.zeros(0), fs, np.array([5.0]), np.array([True])),
+        (window, fs, np.zeros(0), np.zeros(0, dtype=bool)),
+        (window, fs, inside, np.zeros(inside.size, dtype=bool)),
+        (nan_window, fs, inside, np.ones(inside.size, dtype=bool)),
+        (window, fs, np.concatenate([inside, [-3.0, np.nan]]), np.array([inside.size, 0, 1])),
+    ]
+    out = label_beats_many(model, contexts)
+    assert out[0].tolist() == ["Q"]
+    assert out[1].size == 0
+    assert out[2].size == 0
+    assert set(out[3].tolist()) == {"Q"}
+    assert out[4][0] == "Q"
+    assert set(out[4].tolist()) <= LABELS
+    assert label_beats_many(model, []) == []

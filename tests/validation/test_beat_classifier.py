@@ -15,10 +15,17 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from app.inference.beats import label_beats
+from app.inference.features import beat_features_many
 from app.inference.model import BeatModel, load_model
 from drivers.wfdb.record import read_record
 from training.beats.card import write_card
-from training.beats.dataset import CLASSES, RecordBeats, load_record, training_rows
+from training.beats.dataset import (
+    CLASSES,
+    STREAM_CONTEXT_S,
+    RecordBeats,
+    load_record,
+    training_rows,
+)
 from training.beats.export import export_onnx
 from training.beats.fit import Choice, decide, fit
 from training.beats.metrics import confusion, summarise
@@ -67,3 +74,19 @@ def test_the_runtime_path_equals_the_training_path(exported: Exported) -> None:
     calls = label_beats(exported.model, ecg, record.fs, record.samples)
     probabilities = np.asarray(exported.fitted.predict_proba(record.features))
     np.testing.assert_array_equal(calls, decide(probabilities, record.valid, WEIGHTS))
+
+
+def test_streamed_training_features_are_what_the_worker_computes(exported: Exported) -> None:
+    record = exported.records[1]
+    ecg = read_record(EXCERPTS / record.name).physical(0)
+    fs = record.fs
+    second = int(record.samples[len(record.samples) // 2] // fs)
+    lo = max(0, round((second + 2 - STREAM_CONTEXT_S) * fs))
+    hi = min(ecg.size, round((second + 2) * fs))
+    inside = np.flatnonzero((record.samples >= lo) & (record.samples < hi))
+    wanted = record.samples[inside] // fs == second
+    context = (ecg[lo:hi], fs, (record.samples[inside] - lo).astype(np.float64), wanted)
+    [(features, valid)] = beat_features_many([context])
+    np.testing.assert_array_equal(valid, record.streamed_valid[inside[wanted]])
+    np.testing.assert_allclose(features, record.streamed[inside[wanted]], rtol=1e-6, atol=1e-6)
+    assert valid.any()

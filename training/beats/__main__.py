@@ -10,10 +10,17 @@ import sys
 from pathlib import Path
 
 from training.beats.card import write_card
-from training.beats.dataset import load_ds1, training_rows
+from training.beats.dataset import load_ds1
 from training.beats.export import export_onnx
-from training.beats.fit import SEED, choose_weights, confusions, cross_validate, fit
-from training.beats.metrics import percent
+from training.beats.fit import (
+    SEED,
+    choose_weights,
+    confusions,
+    cross_validate,
+    fit,
+    training_set,
+)  # fmt: skip
+from training.beats.metrics import percent, summarise
 
 MAX_BYTES = 5 * 1024 * 1024
 
@@ -25,14 +32,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel")
     args = parser.parse_args(argv)
     records = load_ds1(args.data)
-    probs = cross_validate(records, args.jobs)
+    probs, streamed = cross_validate(records, args.jobs)
     choice = choose_weights(records, probs)
-    v, s = choice.summary.gross["V"], choice.summary.gross["S"]
-    sys.stdout.write(
-        f"grouped CV, weights {choice.weights.tolist()}: VEB Se {percent(v.se)} "
-        f"+P {percent(v.ppv)}, SVEB Se {percent(s.se)} +P {percent(s.ppv)}\n"
-    )
-    x, y, _ = training_rows(records)
+    streams = [r.streaming() for r in records]
+    streaming = summarise(confusions(streams, streamed, choice.weights))
+    for label, summary in (
+        ("grouped CV", choice.summary), ("nested", choice.nested), ("streaming", streaming),
+    ):  # fmt: skip
+        if summary is not None:
+            v, s = summary.gross["V"], summary.gross["S"]
+            sys.stdout.write(
+                f"{label}, weights {choice.weights.tolist()}: VEB Se {percent(v.se)} "
+                f"+P {percent(v.ppv)}, SVEB Se {percent(s.se)} +P {percent(s.ppv)}\n"
+            )
+    x, y, _ = training_set(records)
     blob = export_onnx(fit(x, y, SEED), choice.weights)
     if len(blob) > MAX_BYTES:
         raise SystemExit(f"model is {len(blob):,} bytes, over the {MAX_BYTES:,} limit")
@@ -40,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "beat_classifier.onnx").write_bytes(blob)
     command = "python -m training.beats " + " ".join(argv if argv is not None else sys.argv[1:])
     names = [r.name for r in records]
-    card = write_card(blob, choice, names, confusions(records, probs, choice.weights), command)
+    matrices = confusions(records, probs, choice.weights)
+    card = write_card(blob, choice, names, matrices, command, streaming=streaming)
     (args.out / "beat_classifier.md").write_text(card, encoding="utf-8")
     sys.stdout.write(f"wrote {args.out / 'beat_classifier.onnx'} ({len(blob):,} bytes)\n")
     return 0

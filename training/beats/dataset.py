@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from app.inference.beats import CONTEXT_S
 from app.inference.features import beat_features
 from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
 from drivers.wfdb.record import read_record
+from training.beats.streaming import streamed_features
 
 # de Chazal et al. 2004: the 22 training records of the inter-patient split.
 DS1 = (
@@ -19,6 +21,7 @@ DS1 = (
 )  # fmt: skip
 CLASSES = ("N", "S", "V", "F")  # what the model learns; Q is for beats it cannot see
 LEARNING_PERIOD_S = 300.0  # EC57: the first 5 minutes are not scored
+STREAM_CONTEXT_S = CONTEXT_S  # what the inference worker passes per bed
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +32,17 @@ class RecordBeats:
     labels: npt.NDArray[np.str_]  # AAMI class of each reference beat (N, S, V, F, Q)
     features: npt.NDArray[np.float32]
     valid: npt.NDArray[np.bool_]  # the features could be computed
+    streamed: npt.NDArray[np.float32]  # features as the streaming worker computes them
+    streamed_valid: npt.NDArray[np.bool_]
 
     @property
     def scored(self) -> npt.NDArray[np.bool_]:
         """EC57 scores beats after the learning period."""
         return np.asarray(self.samples >= LEARNING_PERIOD_S * self.fs, dtype=np.bool_)
+
+    def streaming(self) -> RecordBeats:
+        """The same record with the streamed features in place of the whole-record ones."""
+        return replace(self, features=self.streamed, valid=self.streamed_valid)
 
 
 def load_record(path: Path) -> RecordBeats:
@@ -44,9 +53,12 @@ def load_record(path: Path) -> RecordBeats:
     samples, symbols = read_annotations(path, "atr").beats()
     features, valid = beat_features(ecg, record.fs, samples.astype(np.float64))
     labels = np.array([AAMI_CLASS[s] for s in symbols], dtype="<U1")
+    positions = samples.astype(np.int64)
+    streamed, streamed_valid = streamed_features(ecg, record.fs, positions, STREAM_CONTEXT_S)
     return RecordBeats(
-        path.name, record.fs, samples.astype(np.int64), labels, features.astype(np.float32), valid
-    )
+        path.name, record.fs, positions, labels, features.astype(np.float32), valid,
+        streamed.astype(np.float32), streamed_valid,
+    )  # fmt: skip
 
 
 def load_ds1(directory: Path, names: tuple[str, ...] = DS1) -> list[RecordBeats]:

@@ -1,0 +1,44 @@
+"""Streaming features: each beat's features computed as the inference worker computes them.
+
+The worker labels, once a second, the beats of the second before the last one, from a context
+of the last ``context_s`` seconds of ECG (so each beat has ``context_s`` − 2 s of history or
+more, and 1 s of future or more). This replays a whole record that way, beds batched together as
+the worker batches them, so that grouped CV can measure what streaming costs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from app.inference.features import N_FEATURES, Context, beat_features_many
+
+BATCH = 64  # contexts per beat_features_many call
+
+
+def streamed_features(
+    ecg: npt.NDArray[np.float64],
+    fs: float,
+    samples: npt.NDArray[np.int64],
+    context_s: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Features of every beat from the context it is labelled in (``context_s`` seconds
+    ending 2 s after the start of the beat's second), as ``beat_features`` returns them."""
+    features = np.zeros((samples.size, N_FEATURES))
+    valid = np.zeros(samples.size, dtype=np.bool_)
+    contexts: list[Context] = []
+    owners: list[npt.NDArray[np.int64]] = []
+    second = np.floor(samples / fs).astype(np.int64)
+    for s in np.unique(second):
+        lo = max(0, round((s + 2 - context_s) * fs))
+        hi = min(ecg.size, round((s + 2) * fs))
+        inside = np.flatnonzero((samples >= lo) & (samples < hi))
+        wanted = second[inside] == s
+        contexts.append((ecg[lo:hi], fs, (samples[inside] - lo).astype(np.float64), wanted))
+        owners.append(inside[wanted])
+    for start in range(0, len(contexts), BATCH):
+        batch = beat_features_many(contexts[start : start + BATCH])
+        for (rows, ok), owner in zip(batch, owners[start : start + BATCH], strict=True):
+            features[owner] = rows
+            valid[owner] = ok
+    return features, valid
