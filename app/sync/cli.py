@@ -27,10 +27,17 @@ from app.sync.client import FhirClient
 from app.sync.errors import ConfigError
 from app.sync.naming import FhirNaming
 from app.sync.outbox import Outbox
-from app.sync.running import Subparsers, run_until_signalled
+from app.sync.running import (
+    Outcome,
+    Subparsers,
+    Wording,
+    print_outcome,
+    run_until_signalled,
+)
 from app.sync.service import SyncReport, SyncService, sync_once
 
 PROG = "main.py sync"
+WORDS = Wording("refused by the EHR", "cannot sync", "items", "outbox drained")
 
 
 def add_sync_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -177,19 +184,10 @@ def _read(path: Path) -> str:
 
 
 def _print_report(report: SyncReport, outbox: Outbox, base: str) -> int:
-    sent = ", ".join(f"{n} {kind}" for kind, n in sorted(report.sent.items())) or "nothing"
-    sys.stdout.write(f"sent {sent} to {base}\n")
-    if report.dead_letters:
-        sys.stdout.write(f"{report.dead_letters} refused by the EHR (dead letters):\n")
-        for dead in outbox.dead_letters(report.dead_letters):
-            sys.stdout.write(f"  #{dead.id} {dead.kind} bed {dead.bed or '-'}: {dead.error}\n")
-    if report.error is not None:
-        sys.stderr.write(
-            f"{PROG}: cannot sync: {report.error} ({report.backlog} items still waiting)\n"
-        )
-        return 1
-    sys.stdout.write("outbox drained\n")
-    return 0
+    refused = outbox.dead_letters(report.dead_letters) if report.dead_letters else []
+    error = None if report.error is None else str(report.error)
+    outcome = Outcome(report.sent, refused, error, report.backlog)
+    return print_outcome(outcome, PROG, base, WORDS)
 
 
 def _status(service: SyncService) -> str:

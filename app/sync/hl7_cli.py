@@ -23,9 +23,16 @@ from app.sync.hl7_feed import FeedStore, Hl7Feed
 from app.sync.hl7_message import Hl7Config
 from app.sync.mllp import MllpClient
 from app.sync.outbox import backoff_delay
-from app.sync.running import Subparsers, run_until_signalled
+from app.sync.running import (
+    Outcome,
+    Subparsers,
+    Wording,
+    print_outcome,
+    run_until_signalled,
+)
 
 PROG = "main.py hl7"
+WORDS = Wording("refused", "cannot send", "messages", "backlog drained")
 
 
 def add_hl7_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -148,19 +155,10 @@ def drain(
 
 
 def _print_report(report: DrainReport, feed: Hl7Feed, args: argparse.Namespace) -> int:
-    sent = ", ".join(f"{n} {kind}" for kind, n in sorted(report.sent.items())) or "nothing"
-    sys.stdout.write(f"sent {sent} to {args.host}:{args.port}\n")
-    if report.dead:
-        sys.stdout.write(f"{report.dead} refused (dead letters):\n")
-        for dead in feed.store.dead_letters(report.dead):
-            sys.stdout.write(f"  #{dead.id} {dead.kind} bed {dead.bed or '-'}: {dead.error}\n")
-    if report.error is not None:
-        sys.stderr.write(
-            f"{PROG}: cannot send: {report.error} ({report.backlog} messages still waiting)\n"
-        )
-        return 1
-    sys.stdout.write("backlog drained\n")
-    return 0
+    refused = feed.store.dead_letters(report.dead) if report.dead else []
+    error = None if report.error is None else str(report.error)
+    outcome = Outcome(report.sent, refused, error, report.backlog)
+    return print_outcome(outcome, PROG, f"{args.host}:{args.port}", WORDS)
 
 
 def _status(feed: Hl7Feed) -> str:

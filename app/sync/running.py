@@ -8,7 +8,8 @@ import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
@@ -41,6 +42,53 @@ def open_record_connection(path: str | Path, busy_timeout: float) -> sqlite3.Con
         conn.close()
         raise ConfigError(f"{path} is not a Vigil record: {err}") from err
     return conn
+
+
+class Refused(Protocol):
+    """A dead letter, as a report lists it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def bed(self) -> str: ...
+    @property
+    def error(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a ``--once`` run did, for ``print_outcome``."""
+
+    sent: Mapping[str, int]  # rows sent per kind
+    refused: Sequence[Refused]
+    error: str | None  # why it stopped short of draining; None when drained
+    backlog: int  # rows still waiting
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    refused: str  # "refused by the EHR"
+    cannot: str  # "cannot sync"
+    waiting: str  # "items"
+    drained: str  # "outbox drained"
+
+
+def print_outcome(outcome: Outcome, prog: str, target: str, words: Wording) -> int:
+    """Print what was sent and refused; 0 when drained, 1 (with the reason) when not."""
+    sent = ", ".join(f"{n} {kind}" for kind, n in sorted(outcome.sent.items())) or "nothing"
+    sys.stdout.write(f"sent {sent} to {target}\n")
+    if outcome.refused:
+        sys.stdout.write(f"{len(outcome.refused)} {words.refused} (dead letters):\n")
+        for dead in outcome.refused:
+            sys.stdout.write(f"  #{dead.id} {dead.kind} bed {dead.bed or '-'}: {dead.error}\n")
+    if outcome.error is not None:
+        sys.stderr.write(f"{prog}: {words.cannot}: {outcome.error} ({outcome.backlog} "
+                         f"{words.waiting} still waiting)\n")  # fmt: skip
+        return 1
+    sys.stdout.write(f"{words.drained}\n")
+    return 0
 
 
 def run_until_signalled(
