@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.sync.errors import ConfigError, TransientError
-from app.sync.hl7_feed import FeedStore, Hl7Feed
+from app.sync.hl7_feed import FeedStore, Hl7Feed, PassReport
 from app.sync.hl7_message import Hl7Config
 from app.sync.mllp import MllpClient
-from app.sync.outbox import backoff_delay
+from app.sync.retry import drain_with_retry
 from app.sync.running import (
     Outcome,
     Subparsers,
@@ -130,26 +130,16 @@ def drain(
 ) -> DrainReport:
     """Send everything now (retry times ignored), retrying transient failures with backoff
     until they have lasted ``give_up_after`` s."""
-    rng = rng or random.Random()
     result = DrainReport()
-    failing_since: float | None = None
-    failures = 0
-    while True:
+
+    def run_pass(_now: float) -> PassReport:
         report = feed.run_once(respect_schedule=False)
         result.sent.update(report.sent)
         result.dead += report.dead
-        if report.failure is None:
-            failing_since, failures = None, 0
-            if report.rows == 0:
-                break
-            continue
-        now = clock()
-        failing_since = now if failing_since is None else failing_since
-        if now - failing_since >= give_up_after:
-            result.error = report.failure
-            break
-        failures += 1
-        sleep(min(backoff_delay(failures, rng), max(0.0, failing_since + give_up_after - now)))
+        return report
+
+    result.error = drain_with_retry(run_pass, give_up_after=give_up_after, clock=clock,
+                                    sleep=sleep, rng=rng or random.Random())  # fmt: skip
     result.backlog = feed.publish().backlog
     return result
 

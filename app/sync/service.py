@@ -28,6 +28,7 @@ from app.sync.delivery import ROWS_PER_ROUND, Deliverer, RoundReport
 from app.sync.errors import AuthError, ConfigError, SyncError, TransientError
 from app.sync.naming import FhirNaming
 from app.sync.outbox import BACKOFF_CAP, DeadLetter, Outbox, backoff_delay
+from app.sync.retry import drain_with_retry
 from app.sync.state import Health, SyncState, SyncStatus, SyncTracker
 
 log = logging.getLogger(__name__)
@@ -182,30 +183,19 @@ def sync_once(
     """Drain the outbox now (retry times ignored). Transient failures are retried with
     backoff until they have lasted ``give_up_after`` s; auth and configuration errors stop
     at once."""
-    rng = rng or random.Random()
     deliverer = Deliverer(outbox, client, naming, rows_per_round)
     result = SyncReport()
-    failing_since: float | None = None
-    failures = 0
-    while True:
-        now = clock()
+
+    def run_pass(now: float) -> RoundReport:
         report = deliverer.deliver(now, respect_schedule=False)
         _add(result, report)
-        if report.failure is None:
-            failing_since, failures = None, 0
-            if report.rows == 0:
-                break
-            continue
-        failing_since = now if failing_since is None else failing_since
-        final = isinstance(report.failure, AuthError | ConfigError)
-        if final or now - failing_since >= give_up_after:
-            result.error = report.failure
-            break
-        failures += 1
-        wait = backoff_delay(failures, rng)
-        if isinstance(report.failure, TransientError) and report.failure.retry_after:
-            wait = max(wait, report.failure.retry_after)
-        sleep(min(wait, max(0.0, failing_since + give_up_after - now)))
+        return report
+
+    result.error = drain_with_retry(
+        run_pass, give_up_after=give_up_after, clock=clock, sleep=sleep,
+        rng=rng or random.Random(),
+        final=lambda error: isinstance(error, AuthError | ConfigError),
+    )  # fmt: skip
     result.backlog = sum(outbox.backlog().values())
     return result
 
