@@ -95,6 +95,9 @@ class DeviceDescription:
     # How far behind real time a display should sweep so that blocks arrive before the sweep
     # reaches them; a device that sends large, late packets needs more.
     display_latency: float
+    # False for a device that sends only when it has measured (a BP cuff, a thermometer): its
+    # silence between measurements is not a fault.
+    continuous: bool = True
 
 
 class DriverState(enum.Enum):

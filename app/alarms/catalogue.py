@@ -82,6 +82,7 @@ DEVICE_CONDITIONS = {
     "ECG_LEAD_OFF": "ECG_LEAD_OFF",
     "SPO2_PROBE_OFF": "SPO2_PROBE_OFF",
     "BATTERY_LOW": "BATTERY_LOW",
+    "BLE_NO_DATA": "NO_DATA",  # a wearable connected but silent (drivers.ble)
 }
 
 

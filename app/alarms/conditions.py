@@ -211,7 +211,7 @@ class BedConditions:
             return [condition("DEVICE_FAILED", text, f"DEVICE_FAILED@{device.serial}")]
         if device.derived:
             return out
-        silence = self._silence(device, now, newest)
+        silence = self._silence(device, now, newest) if device.description.continuous else None
         if silence is not None:
             out.append(silence)
         if not device.connected:

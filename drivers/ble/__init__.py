@@ -1,0 +1,1 @@
+"""Bluetooth LE wearables: GATT parsers, the Polar PMD protocol, and the bleak transport."""
