@@ -51,6 +51,7 @@ class StationOptions:
     retention: Retention = field(default_factory=Retention)
     sync: argparse.Namespace | None = None  # the EHR connection (``--fhir-base``), if any
     chart: SyncPolicy = field(default_factory=SyncPolicy)  # what the outbox queues, how often
+    ble: bool = False  # clinic mode: empty beds fed by Bluetooth LE wearables
 
 
 def default_record_path() -> Path:
@@ -266,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"the simulated ward; repeat for up to {MAX_RECORDS} records",
     )  # fmt: skip
     parser.add_argument(
+        "--ble", action="store_true",
+        help="clinic mode: --beds empty beds fed by Bluetooth LE wearables (pair them in the "
+        "Wearables window; the allow-list is kept in the record) instead of the simulated ward",
+    )  # fmt: skip
+    parser.add_argument(
         "--replay-loop", action="store_true",
         help="start each record again at its end (default: the bed says 'replay ended')",
     )  # fmt: skip
@@ -354,6 +360,8 @@ def parse(
     if args.command == "export":
         return _export_request(args)
     replay = _replay_config(parser, args)
+    if args.ble and replay is not None:
+        parser.error("argument --ble: not with --replay (a replayed record takes the bed)")
     quit_after = args.quit_after
     if args.screenshot is not None and quit_after is None:
         quit_after = 5.0
@@ -375,6 +383,7 @@ def parse(
         retention=_retention(parser, args),
         sync=args if args.fhir_base else None,
         chart=SyncPolicy(vitals_every=args.chart_every),
+        ble=args.ble,
     )
 
 

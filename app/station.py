@@ -28,14 +28,30 @@ class Station:
         self.events: Emitter[StationEvent] = Emitter()
         self._devices: list[DeviceStream] = []
         self._running = False
+        # A device attached or detached while the station runs (wearables come and go).
+        self.attached: Emitter[DeviceStream] = Emitter()
+        self.detached: Emitter[DeviceStream] = Emitter()
 
     def attach(self, bed_label: str, driver: Driver) -> DeviceStream:
         stream = DeviceStream(bed_label, driver, self.bus, self.clock)
         self.ward.bed(bed_label).attach(stream)
         self._devices.append(stream)
+        self.attached.emit(stream)  # taps (analysis, record) go on before data flows
         if self._running:
             stream.start()
         return stream
+
+    def detach(self, stream: DeviceStream, timeout: float = 3.0) -> bool:
+        """Stop a device and take it off its bed (a wearable moved or forgotten); True when
+        it stopped within ``timeout``. Its bed's views and the alarm engine drop it."""
+        stopped = stream.stop(timeout)
+        if stream in self._devices:
+            self._devices.remove(stream)
+            bed = self.ward.bed(stream.bed_label)
+            if stream in bed.devices:
+                bed.detach(stream)
+        self.detached.emit(stream)
+        return stopped
 
     @property
     def devices(self) -> tuple[DeviceStream, ...]:

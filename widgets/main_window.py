@@ -18,6 +18,7 @@ from app.alarms.service import AlarmService
 from app.presentation import REPLAY_TAG, SIMULATED_TAG, source_tag
 from app.station import Station
 from app.sync.service import SyncService
+from app.wearables.model import WearableControl
 from widgets import theme
 from widgets.alarm_bar import AlarmBar
 from widgets.alarm_sound import AlarmSoundPlayer
@@ -26,6 +27,7 @@ from widgets.ehr_lookup import Search
 from widgets.frame_clock import FrameClock
 from widgets.sync_panel import SyncIndicator
 from widgets.ward_grid import WardGrid
+from widgets.wearables_panel import WearablesPanel
 
 REFRESH_HZ = 4.0
 KIOSK_BANNER = "DEMO — NOT FOR CLINICAL USE"
@@ -149,6 +151,7 @@ class MainWindow(QtWidgets.QMainWindow):
         record: Path | None = None,
         sync: SyncService | None = None,
         search: Search | None = None,
+        wearables: WearableControl | None = None,
     ) -> None:
         super().__init__()
         self.station = station
@@ -164,6 +167,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.top_bar = TopBar(station.ward.name, kiosk)
         self.sync_indicator = SyncIndicator(sync)
         self.top_bar.add_before_clock(self.sync_indicator)
+        self._add_wearables(wearables)
         self.grid = WardGrid(station.ward, kiosk=kiosk, px_per_mm=px_per_mm, font_scale=font_scale)
         self.grid.bed_clicked.connect(self.show_bed)
         self.grid.page_changed.connect(self._on_page)
@@ -223,6 +227,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_bed(bed)
         if self.detail is not None:
             self.detail.review_at(t)
+
+    def _add_wearables(self, wearables: WearableControl | None) -> None:
+        """The top bar's "Wearables" button, only on a station with Bluetooth wearables."""
+        self.wearables = wearables
+        self.wearables_panel: WearablesPanel | None = None
+        self.wearables_button: QtWidgets.QPushButton | None = None
+        if wearables is not None:
+            self.wearables_button = QtWidgets.QPushButton("Wearables")
+            self.wearables_button.clicked.connect(self.open_wearables)
+            self.top_bar.add_before_clock(self.wearables_button)
+
+    def open_wearables(self) -> WearablesPanel | None:
+        """The wearables window (non-modal, one per station window)."""
+        if self.wearables is None:
+            return None
+        if self.wearables_panel is None:
+            self.wearables_panel = WearablesPanel(self.wearables, self)
+        self.wearables_panel.show()
+        self.wearables_panel.raise_()
+        return self.wearables_panel
 
     def show_grid(self) -> None:
         self.stack.setCurrentWidget(self.grid)
@@ -293,6 +317,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def shutdown(self) -> None:
         self.clock.stop()
+        if self.wearables_panel is not None:
+            self.wearables_panel.close()
         if self.sound is not None:
             self.sound.close()
         self.close_detail()

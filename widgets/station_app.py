@@ -18,9 +18,10 @@ from app.alarms.engine import AlarmEngine
 from app.alarms.service import AlarmService
 from app.analysis.service import AnalysisService
 from app.cli import StationOptions
-from app.demo_ward import build_simulated_station, enter_demo_observations
+from app.demo_ward import bed_labels, build_simulated_station, enter_demo_observations
 from app.inference.runtime import open_inference, report_failures
 from app.inference.worker import InferenceWorker
+from app.model.ward import Ward
 from app.replay_ward import build_replay_station
 from app.run_stats import RunMeter, write_stats
 from app.station import Station
@@ -32,6 +33,8 @@ from app.sync.errors import ConfigError
 from app.sync.lookup import PatientMatch, find_patients
 from app.sync.outbox import Outbox
 from app.sync.service import SyncService
+from app.wearables.manager import WearableManager
+from app.wearables.runtime import start_wearables
 from drivers.wfdb.header import WfdbFormatError
 from widgets import theme
 from widgets.ehr_lookup import Search
@@ -101,7 +104,8 @@ def run_station(options: StationOptions) -> int:
     sys.setswitchinterval(GIL_SLICE_S)
     services = _Services.build(station, options)
     alarms, alarm_service, recorder = services.alarms, services.alarm_service, services.recorder
-    window = build_window(app, station, options, alarms, alarm_service, sync=services.sync)
+    window = build_window(app, station, options, alarms, alarm_service, sync=services.sync,
+                          wearables=services.wearables)  # fmt: skip
     if options.sync is not None:
         window.search = services.search(options.sync.mrn_system)
     window.record = options.db if recorder is not None else None
@@ -124,6 +128,7 @@ def run_station(options: StationOptions) -> int:
     window.shutdown()
     services.stop()
     stuck = station.stop()
+    services.stop_wearables()  # after their drivers, which run on its loop
     if options.stats is not None:
         write_stats(
             options.stats,
@@ -152,6 +157,7 @@ class _Services:
     recorder: Recorder | None
     sync: SyncService | None
     lookup: FhirClient | None  # the admit dialog's own client for EHR searches
+    wearables: WearableManager | None  # Bluetooth LE (``--ble``)
 
     @staticmethod
     def build(station: Station, options: StationOptions) -> _Services:
@@ -166,8 +172,13 @@ class _Services:
         recorder = open_recorder(station, options, alarms)
         sync = open_sync(options, alarms) if recorder is not None else None
         lookup = connect(options.sync)[0] if sync is not None and options.sync else None
+        wearables = (
+            start_wearables(station, options.db if recorder else None, alarms.raise_technical)
+            if options.ble
+            else None
+        )
         return _Services(inference, analysis, alarms, AlarmService(alarms), recorder, sync,
-                         lookup)  # fmt: skip
+                         lookup, wearables)  # fmt: skip
 
     def search(self, mrn_system: str) -> Search | None:
         """The EHR patient search for the admit dialog (None without an EHR)."""
@@ -207,6 +218,10 @@ class _Services:
         if self.lookup is not None:
             self.lookup.close()
 
+    def stop_wearables(self) -> None:
+        if self.wearables is not None and not self.wearables.stop():
+            log.error("the Bluetooth thread did not stop")
+
 
 def open_sync(options: StationOptions, alarms: AlarmEngine) -> SyncService | None:
     """The EHR sync of the record while the station runs (``--fhir-base``); settings that
@@ -244,9 +259,12 @@ def open_recorder(
 
 
 def build_station(options: StationOptions) -> Station:
-    """The replayed records when asked for, otherwise the simulated demo ward."""
+    """The replayed records when asked for, empty beds for wearables (``--ble``), otherwise
+    the simulated demo ward."""
     if options.replay is not None:
         return build_replay_station(options.replay)
+    if options.ble:
+        return Station(Ward("Clinic", bed_labels(options.sim.beds)))
     return build_simulated_station(options.sim)
 
 
@@ -258,6 +276,7 @@ def build_window(
     alarm_service: AlarmService,
     *,
     sync: SyncService | None = None,
+    wearables: WearableManager | None = None,
 ) -> MainWindow:
     screen = app.primaryScreen()
     px_per_mm, note = calibrate(screen, options.dpi)
@@ -273,6 +292,7 @@ def build_window(
         alarms=alarms,
         alarm_service=alarm_service,
         sync=sync,
+        wearables=wearables,
     )
 
 

@@ -71,6 +71,7 @@ _SPECS = (
     AlarmSpec("DISPLAY_FROZEN", TECH, HIGH, False),
     AlarmSpec("NOTIFICATION_FAILED", TECH, MEDIUM, False),
     AlarmSpec("BEAT_CLASSIFIER_OFF", TECH, LOW, False),
+    AlarmSpec("BLUETOOTH_UNAVAILABLE", TECH, MEDIUM, False),  # wearables asked for, no radio
 )
 
 SPECS: dict[str, AlarmSpec] = {s.code: s for s in _SPECS}

@@ -10,18 +10,21 @@ where it stopped, so a late tick analyses more, never less.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
+from app.analysis.derived_source import AnalysisSource
 from app.analysis.ecg_analyzer import EcgAnalysis, EcgAnalyzer
 from app.analysis.pulse import PulseRateAnalyser
 from app.analysis.quality import Quality as SignalQuality
 from app.analysis.quality import RateStatus, Verdict
 from app.analysis.respiration import RespirationRateAnalyser
 from app.analysis.rhythm import RhythmConfig, RhythmEvent, RhythmLabel
+from app.analysis.rr_analysis import RrBed, gives_rr
 from app.inference.beats import CONTEXT_S
 from app.inference.worker import BeatRequest, InferenceWorker
 from app.model.ward import DERIVED_KIND
@@ -34,11 +37,8 @@ from app.station import Station
 from drivers.base import (
     ChannelSpec,
     ColourRole,
-    DeviceDescription,
     DeviceEvent,
-    DeviceInfo,
     DriverState,
-    DriverStatus,
     Mark,
     NumericSpec,
     Quality,
@@ -81,49 +81,6 @@ RHYTHM_TEXT = {
     RhythmLabel.TACHY: "tachy",
     RhythmLabel.SINUS: "regular",
 }
-
-
-class AnalysisSource:
-    """The driver of a bed's derived numbers. It has no thread: the service writes for it."""
-
-    def __init__(
-        self, bed_label: str, numerics: tuple[NumericSpec, ...], clock: Callable[[], float]
-    ) -> None:
-        self._serial = f"{bed_label}-analysis"
-        self._numerics = numerics
-        self._clock = clock  # the analysis's own time line, which runs ahead headless
-        self._sink: SampleSink | None = None
-        # Connected from birth: it computes whenever its bed's monitor delivers.
-        self._status = DriverStatus(DriverState.CONNECTED, clock())
-
-    @property
-    def kind(self) -> str:
-        return DERIVED_KIND
-
-    @property
-    def status(self) -> DriverStatus:
-        return self._status
-
-    def describe(self) -> DeviceDescription:
-        info = DeviceInfo(DERIVED_KIND, "Vigil", "ECG/pleth/resp analysis", self._serial, False)
-        return DeviceDescription(info, (), self._numerics, 0.0)
-
-    def start(self, sink: SampleSink) -> None:
-        self._sink = sink
-
-    def stop(self, timeout: float = 2.0) -> bool:
-        if self._status.state is not DriverState.STOPPED:
-            self.set_status(DriverState.STOPPED, "")
-        return True
-
-    def set_status(self, state: DriverState, message: str) -> None:
-        self._status = DriverStatus(state, self._clock(), message)
-        if self._sink is not None:
-            self._sink.write_status(self._status)
-
-    @property
-    def sink(self) -> SampleSink | None:
-        return self._sink
 
 
 class _Channel:
@@ -243,6 +200,11 @@ class BedAnalysis:
     @property
     def has_channels(self) -> bool:
         return any((self.ecg, self.pleth, self.resp))
+
+    def close(self) -> None:
+        for channel in (self.ecg, self.pleth, self.resp):
+            if channel is not None:
+                channel.tap.close()
 
     def step(self) -> None:
         sink = self.source.sink
@@ -444,39 +406,73 @@ class AnalysisService:
         self._inference_failure: str | None = None
         self._lossless = lossless
         self._config = config
-        self._beds: dict[str, BedAnalysis] = {}
+        self._beds: dict[str, BedAnalysis | RrBed] = {}
+        self._derived: dict[str, DeviceStream] = {}  # bed -> the derived source's stream
+        self._lock = threading.Lock()  # beds come and go (wearables) while the thread steps
         self._thread = PeriodicThread("vigil-analysis", TICK, self.step)
         self._failed: set[str] = set()
+        station.attached.connect(self._on_attached)
+        station.detached.connect(self._on_detached)
 
     def attach(self) -> None:
-        """Give every bed with a waveform device its derived source."""
+        """Give every bed with a waveform device (or a strap's RR intervals) its derived
+        source; later attachments are picked up as they happen."""
         for device in self._station.devices:
-            if device.description.info.kind == DERIVED_KIND or device.bed_label in self._beds:
-                continue
-            bed = BedAnalysis(device, self._config, self._lossless, self._inference)
-            if bed.has_channels:
-                self._beds[device.bed_label] = bed
-                self._station.attach(device.bed_label, bed.source)
-                if bed.ecg is not None:
-                    row = MarkSource(
-                        bed.ecg.spec.key, "Vigil", VIGIL_MARK_COLOUR, bed.marks.between
-                    )
-                    self._station.ward.bed(device.bed_label).add_mark_source(row)
+            self._on_attached(device)
+
+    def _on_attached(self, device: DeviceStream) -> None:
+        if device.description.info.kind == DERIVED_KIND or device.bed_label in self._beds:
+            return
+        waves = BedAnalysis(device, self._config, self._lossless, self._inference)
+        bed: BedAnalysis | RrBed
+        if waves.has_channels:
+            bed = waves
+        elif gives_rr(device.description.numerics):
+            bed = RrBed(device)
+        else:
+            return
+        with self._lock:
+            self._beds[device.bed_label] = bed
+            self._failed.discard(device.bed_label)
+        self._derived[device.bed_label] = self._station.attach(device.bed_label, bed.source)
+        if isinstance(bed, BedAnalysis) and bed.ecg is not None:
+            row = MarkSource(bed.ecg.spec.key, "Vigil", VIGIL_MARK_COLOUR, bed.marks.between)
+            self._station.ward.bed(device.bed_label).add_mark_source(row)
+
+    def _on_detached(self, device: DeviceStream) -> None:
+        """A device analysed here left its bed: its derived numbers go with it."""
+        bed = self._beds.get(device.bed_label)
+        if bed is None or bed.device is not device:
+            return
+        with self._lock:
+            del self._beds[device.bed_label]
+        if isinstance(bed, BedAnalysis):
+            bed.close()
+        derived = self._derived.pop(device.bed_label, None)
+        if derived is not None:
+            self._station.detach(derived)
 
     def bed(self, label: str) -> BedAnalysis | None:
-        return self._beds.get(label)
+        found = self._beds.get(label)
+        return found if isinstance(found, BedAnalysis) else None
 
     @property
     def analysed_until(self) -> float:
         """Station time before which every bed's ECG events have been published."""
-        times = [b.analysed_until for b in self._beds.values() if b.ecg is not None]
+        times = [
+            b.analysed_until
+            for b in list(self._beds.values())
+            if isinstance(b, BedAnalysis) and b.ecg is not None
+        ]
         if not times or any(t is None for t in times):
             return float("-inf")
         return min(t for t in times if t is not None)
 
     def step(self) -> None:
         self._watch_inference()
-        for label, bed in self._beds.items():
+        with self._lock:
+            beds = list(self._beds.items())
+        for label, bed in beds:
             if self._thread.stopping:
                 return  # shutting down: the rest of the beds do not matter any more
             if label in self._failed:
@@ -506,10 +502,9 @@ class AnalysisService:
 
     def close(self) -> None:
         """Release drivers that may be waiting on a full tap (lossless mode)."""
-        for bed in self._beds.values():
-            for channel in (bed.ecg, bed.pleth, bed.resp):
-                if channel is not None:
-                    channel.tap.close()
+        for bed in list(self._beds.values()):
+            if isinstance(bed, BedAnalysis):
+                bed.close()
 
     def stop(self, timeout: float = 3.0) -> bool:
         self._thread.request_stop()

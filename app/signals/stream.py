@@ -7,6 +7,7 @@ on the station's bus for the model owner to apply.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import deque
@@ -63,6 +64,7 @@ class DeviceStream:
         self._unknown_channel_samples = 0
         self._taps: dict[str, tuple[SampleTap, ...]] = {}
         self._unknown_channel_marks = 0
+        self._reading_taps: tuple[queue.SimpleQueue[tuple[Reading, ...]], ...] = ()
 
     # -- SampleSink, called on the driver's thread ---------------------------------------------
 
@@ -84,6 +86,10 @@ class DeviceStream:
         # Replaced whole, never mutated: the driver thread iterates without a lock.
         self._taps = {**self._taps, channel: (*self._taps.get(channel, ()), tap)}
 
+    def add_reading_tap(self, tap: queue.SimpleQueue[tuple[Reading, ...]]) -> None:
+        """Copy every later set of readings into ``tap`` (e.g. RR intervals for analysis)."""
+        self._reading_taps = (*self._reading_taps, tap)  # replaced whole, as the sample taps
+
     def write_marks(self, channel: str, marks: Sequence[Mark]) -> None:
         store = self._marks.get(channel)
         if store is None:  # a driver bug, counted like samples for an unknown channel
@@ -95,6 +101,8 @@ class DeviceStream:
     def write_readings(self, readings: Sequence[Reading]) -> None:
         self.numerics.put_many(readings)
         self._bus.put_readings(self.bed_label, self.serial, readings)
+        for tap in self._reading_taps:
+            tap.put(tuple(readings))
         if not self.description.channels:  # a numerics-only device: readings are its data
             self._mark_data()
 

@@ -83,6 +83,7 @@ class Recorder:
         self._outbox = OutboxRows(sync_policy or SyncPolicy())
         self._waves: list[_Wave] = []
         self._serials: set[str] = set()
+        self._following = False
         self._cursor = 0
         self._lock = threading.Lock()  # one step at a time (thread, or a final flush)
         self._thread = PeriodicThread("vigil-storage", COMMIT_EVERY, self.step)
@@ -98,18 +99,41 @@ class Recorder:
     # -- set-up ----------------------------------------------------------------------------
 
     def attach(self) -> None:
-        """Tap every waveform channel of every device (call before the devices start)."""
-        for stream in self._station.devices:
-            if stream.serial in self._serials:
-                continue
-            self._serials.add(stream.serial)
-            if stream.description.info.kind == DERIVED_KIND:
-                self._numerics.derived.add(stream.serial)
-            for spec in stream.description.channels:
-                tap = SampleTap(wait_when_full=self._lossless)
-                stream.add_tap(spec.key, tap)
-                self._waves.append(_Wave(stream, spec.key, spec.sample_rate, spec.gain, tap))
-        self._record_devices()
+        """Tap every waveform channel of every device (call before the devices start);
+        devices attached later (wearables) are tapped as they come."""
+        fresh = [s for s in self._station.devices if s.serial not in self._serials]
+        for stream in fresh:
+            self._tap(stream)
+        self._record_devices(fresh)
+        if not self._following:
+            self._following = True
+            self._station.attached.connect(self._on_attached)
+            self._station.detached.connect(self._on_detached)
+
+    def _tap(self, stream: DeviceStream) -> None:
+        self._serials.add(stream.serial)
+        if stream.description.info.kind == DERIVED_KIND:
+            self._numerics.derived.add(stream.serial)
+        waves = list(self._waves)
+        for spec in stream.description.channels:
+            tap = SampleTap(wait_when_full=self._lossless)
+            stream.add_tap(spec.key, tap)
+            waves.append(_Wave(stream, spec.key, spec.sample_rate, spec.gain, tap))
+        self._waves = waves  # replaced whole: the writer thread iterates the old list
+
+    def _on_attached(self, stream: DeviceStream) -> None:
+        if stream.serial not in self._serials:
+            self._tap(stream)
+        self._record_devices([stream])
+
+    def _on_detached(self, stream: DeviceStream) -> None:
+        now = self._clock()
+        with self._lock, self._db.conn:
+            self._db.execute(
+                "UPDATE assignments SET detached_at = ? WHERE bed = ? AND serial = ? "
+                "AND detached_at IS NULL",
+                [now, stream.bed_label, stream.serial],
+            )
 
     def _record_ward(self) -> None:
         now = self._clock()
@@ -117,10 +141,10 @@ class Recorder:
             if bed.patient is not None:
                 self._admissions.put(("admit", Admission(bed.label, bed.patient), now))
 
-    def _record_devices(self) -> None:
+    def _record_devices(self, streams: list[DeviceStream]) -> None:
         now = self._clock()
         devices, assignments = [], []
-        for stream in self._station.devices:
+        for stream in streams:
             info = stream.description.info
             devices.append({"serial": info.serial, "kind": info.kind,
                             "manufacturer": info.manufacturer, "model": info.model,

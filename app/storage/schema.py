@@ -154,6 +154,16 @@ def m004_outbox_delivery(db: Database) -> None:
     db.execute("CREATE INDEX idx_outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL")
 
 
+@MIGRATIONS()
+def m005_wearables(db: Database) -> None:
+    """The Bluetooth LE allow-list: devices paired at this station, connected automatically,
+    and the bed each feeds (NULL: paired, assigned nowhere)."""
+    db.execute(
+        "CREATE TABLE wearables (address TEXT PRIMARY KEY, name TEXT NOT NULL, "
+        "services TEXT NOT NULL, bed TEXT, paired_at REAL NOT NULL)"
+    )
+
+
 def open_database(path: str, *, readonly: bool = False, stop_before: str | None = None
                   ) -> Database:  # fmt: skip
     """A connection to the record at ``path`` in WAL mode, migrated to this version (the

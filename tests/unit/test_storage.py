@@ -57,13 +57,13 @@ def test_an_empty_file_is_migrated_and_reopens(tmp_path: Path) -> None:
     tables = set(db.table_names())
     assert {"patients", "admissions", "devices", "assignments", "series", "readings",
             "qualities", "trends", "waveforms", "alarm_log", "events",
-            "outbox"} <= tables  # fmt: skip
+            "outbox", "wearables"} <= tables  # fmt: skip
     assert db.view_names() == ["numerics"]
-    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == known_version() == 5
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.conn.close()
     again = open_database(path)  # nothing left to apply: opens as it is
-    assert again.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert again.execute("PRAGMA user_version").fetchone()[0] == 5
     again.conn.close()
 
 
@@ -78,7 +78,7 @@ def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_path: P
     old.conn.close()
     new = open_database(path)
     try:
-        assert new.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert new.execute("PRAGMA user_version").fetchone()[0] == 5
         assert list(new.query("SELECT * FROM trends")) == [row]
         ddl = new.execute("SELECT sql FROM sqlite_master WHERE name = 'trends'").fetchone()[0]
         assert "WITHOUT ROWID" in ddl
@@ -128,6 +128,21 @@ def test_outbox_rows_of_the_previous_version_stay_pending(tmp_path: Path) -> Non
         plan = new.execute("EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE sent_at IS NULL "
                            "AND dead_at IS NULL ORDER BY id LIMIT 8").fetchall()  # fmt: skip
         assert "idx_outbox_pending" in str(plan)
+    finally:
+        new.conn.close()
+
+
+def test_a_version_4_file_gains_an_empty_allow_list_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = str(tmp_path / "v4.db")
+    old = open_database(path, stop_before="m005_wearables")
+    assert "wearables" not in old.table_names()
+    old.table("outbox").insert({"created": 1.0, "kind": "vital", "payload": "{}"})
+    old.conn.commit()
+    old.conn.close()
+    new = open_database(path)
+    try:
+        assert new.execute("SELECT COUNT(*) FROM wearables").fetchone()[0] == 0
+        assert new.execute("SELECT kind FROM outbox").fetchall() == [("vital",)]
     finally:
         new.conn.close()
 

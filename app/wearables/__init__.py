@@ -1,0 +1,1 @@
+"""Bluetooth LE wearables in the station: the allow-list, pairing to beds, and their state."""
