@@ -1,6 +1,6 @@
 #!/usr/bin/env sh
-# Checks the Debian shared libraries Qt needs. As root with apt-get it installs what is
-# missing; otherwise it stops and names the packages to install.
+# Checks the Debian shared libraries Qt needs, and dbus-daemon for the Bluetooth tests. As
+# root with apt-get it installs what is missing; otherwise it stops and names the packages.
 #   .ci/system-deps.sh headless   what the test suite needs (offscreen Qt)
 #   .ci/system-deps.sh gui        the same plus the X11 (xcb) platform plugin's libraries
 set -eu
@@ -22,6 +22,10 @@ libxcb-xkb.so.1:libxcb-xkb1 libxcb-util.so.1:libxcb-util1"
 pairs=$base
 [ "$mode" = gui ] && pairs="$base $gui"
 
+# Programs (not libraries): the Bluetooth tests run bleak against a fake BlueZ on a private
+# D-Bus, which needs dbus-daemon.
+programs="dbus-daemon:dbus"
+
 [ "$(uname -s)" = Linux ] || exit 0
 ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
 known=$("$ldconfig" -p 2>/dev/null || true)
@@ -32,15 +36,20 @@ for pair in $pairs; do
     pkg=${pair#*:}
     printf '%s\n' "$known" | grep -q "[[:space:]]$so " || missing="$missing $pkg"
 done
+if [ "$mode" = headless ]; then
+    for pair in $programs; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+    done
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing the Debian packages Qt needs:$missing"
+    echo "Installing the Debian packages Qt and the tests need:$missing"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
     exit 0
 fi
-echo "Qt needs these Debian packages, which are missing:$missing" >&2
+echo "Qt and the tests need these Debian packages, which are missing:$missing" >&2
 echo "Install them with: sudo apt-get install$missing" >&2
 exit 1

@@ -78,7 +78,7 @@ class BedTile(QtWidgets.QFrame):
         outer.addLayout(body, 1)
         self.panel: WaveformPanel | None = None
         monitor = bed.monitor
-        if monitor is not None:
+        if monitor is not None and monitor.description.channels:  # a strap alone has none
             keys = tile_channels(tier.channels, monitor.description.channels)
             self.panel = WaveformPanel(monitor, keys, label_px=tier.label_px, px_per_mm=px_per_mm)
             body.addWidget(self.panel, round(100 * (1 - tier.numerics_share)))

@@ -58,7 +58,11 @@ class Bed:
 
     @property
     def monitor(self) -> DeviceStream | None:
-        """The device whose waveforms the bed shows first (the first attached)."""
+        """The device whose waveforms the bed shows: the first attached that has any (a
+        wearable ECG rather than the oximeter paired before it), else the first attached."""
+        with_waves = [d for d in self._devices if d.description.channels]
+        if with_waves:
+            return with_waves[0]
         return self._devices[0] if self._devices else None
 
     @property
