@@ -4,6 +4,7 @@ runs on and says why."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -25,9 +26,9 @@ def wearables_sending(bluez: FakeBlueZThread) -> Iterator[None]:
     done = threading.Event()
 
     def send() -> None:
+        strap = ble_payloads.heart_rate_measurement(64, rr_s=[0.9375])
+        oxi = ble_payloads.plx_continuous(96, 63)
         while not done.wait(1.0):
-            strap = ble_payloads.heart_rate_measurement(64, rr_s=[0.9375])
-            oxi = ble_payloads.plx_continuous(96, 63)
             bluez.call(lambda: _notify_if_connected(bluez, devices.HR_STRAP, "2a37", strap))
             bluez.call(lambda: _notify_if_connected(bluez, devices.OXIMETER, "2a5f", oxi))
 
@@ -80,8 +81,6 @@ def test_paired_wearables_feed_their_bed_and_the_record(
 def test_without_bluetooth_the_station_runs_and_raises_a_technical_alarm(
     tmp_path: Path,
 ) -> None:
-    import os
-
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}  # fmt: skip
     record = tmp_path / "record.db"
