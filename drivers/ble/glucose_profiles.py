@@ -8,14 +8,13 @@ import logging
 
 from drivers.base import ColourRole, NumericSpec, Quality
 from drivers.ble import gatt, racp
-from drivers.ble.profile import Gatt, Output, ProfileError, Subscription, full_uuid
+from drivers.ble.profile import Gatt, Output, ProfileError, Subscription, command, full_uuid
 from drivers.ble.readings import measured_at, reading
 
 log = logging.getLogger(__name__)
 
 MG_DL = "mg/dL"
 MMOL_TO_MG_DL = 18.016  # glucose, 180.16 g/mol
-ANSWER_WITHIN = 10.0  # s for a meter to send its records and answer
 GLU = NumericSpec("GLU", "Glucose", MG_DL, "mg/dL", ColourRole.DEVICE, stale_after=8 * 3600.0)
 GLU_CGM = NumericSpec("GLU", "Glucose (CGM)", MG_DL, "mg/dL", ColourRole.DEVICE, 15 * 60.0)
 RACP = full_uuid("2A52")
@@ -44,11 +43,7 @@ class GlucoseProfile:
         after = self._last_sequence
         request = racp.report_all_records() if after is None else racp.report_records_from(
             (after + 1) & 0xFFFF)  # fmt: skip
-        await gatt.write(RACP, request)
-        try:
-            answer = await asyncio.wait_for(self._answer, ANSWER_WITHIN)
-        except TimeoutError:
-            raise ProfileError("the glucose meter did not answer the record request") from None
+        answer = await command(gatt, RACP, request, self._answer, "the glucose record request")
         if not answer.succeeded and answer.response_code != NO_RECORDS:
             raise ProfileError(f"the glucose meter refused the record request: {answer.response}")
         return Output()

@@ -16,13 +16,12 @@ import numpy as np
 from drivers.base import ChannelSpec, ColourRole, DeviceCondition
 from drivers.ble import pmd
 from drivers.ble.ecg_timeline import EcgTimeline
-from drivers.ble.profile import Gatt, Output, ProfileError, Subscription
+from drivers.ble.profile import Gatt, Output, ProfileError, Subscription, command
 
 log = logging.getLogger(__name__)
 
 RATE = 130.0  # Hz
 ECG_CHANNEL = "ECG"
-ANSWER_WITHIN = 5.0  # s for the control point to answer a command
 ALREADY_STREAMING = 6  # "already in state": a stream left running by an earlier connection
 STREAM_STOPPED = "BLE_ECG_STOPPED"
 
@@ -55,11 +54,9 @@ class PolarEcgProfile:
 
     async def _start(self, gatt: Gatt) -> None:
         self._answer = asyncio.get_running_loop().create_future()
-        await gatt.write(pmd.CONTROL_POINT_UUID, pmd.start_ecg(int(RATE)))
-        try:
-            answer = await asyncio.wait_for(self._answer, ANSWER_WITHIN)
-        except TimeoutError:
-            raise ProfileError("the Polar sensor did not answer the ECG start command") from None
+        start = pmd.start_ecg(int(RATE))
+        answer = await command(gatt, pmd.CONTROL_POINT_UUID, start, self._answer,
+                               "the Polar ECG start command")  # fmt: skip
         if not answer.ok and answer.status != ALREADY_STREAMING:
             raise ProfileError(f"the Polar sensor refused to stream ECG: {answer.status_text}")
 

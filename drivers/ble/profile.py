@@ -7,21 +7,28 @@ tested with byte vectors. The supervisor owns the connection and calls it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from drivers.base import ChannelSpec, DeviceCondition, NumericSpec, Reading, SampleBlock
+from drivers.ble.gatt import full_uuid
 
-SIG_BASE = "-0000-1000-8000-00805f9b34fb"
+__all__ = ["full_uuid"]  # the 128-bit form profiles and the fake BlueZ name things by
+
+T = TypeVar("T")
+ANSWER_WITHIN = 10.0  # s for a control point to answer a command
 
 
-def full_uuid(uuid: str) -> str:
-    """The 128-bit lower-case form of a 16-bit ("2A37", "0x2a37") or 128-bit UUID."""
-    text = uuid.strip().lower().removeprefix("0x")
-    if len(text) == 4:
-        return f"0000{text}{SIG_BASE}"
-    return text
+async def command(gatt: Gatt, uuid: str, data: bytes, answer: asyncio.Future[T], what: str) -> T:
+    """Write a control-point command and wait for the indication that answers it (the
+    profile's notification handler resolves ``answer``); ProfileError when none comes."""
+    await gatt.write(uuid, data)
+    try:
+        return await asyncio.wait_for(answer, ANSWER_WITHIN)
+    except TimeoutError:
+        raise ProfileError(f"{what} was not answered within {ANSWER_WITHIN:.0f} s") from None
 
 
 @dataclass(frozen=True, slots=True)

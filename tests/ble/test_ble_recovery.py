@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from app.signals.stream import DeviceStream
 from drivers.base import DriverState
@@ -10,6 +11,7 @@ from drivers.ble.supervisor import NO_DATA
 from tests.ble import devices
 from tests.ble.bluez_thread import FakeBlueZThread
 from tests.ble.harness import (
+    BleBed,
     add_wearable,
     bed_with,
     conditions_of,
@@ -36,14 +38,21 @@ def _connected(bed_stream_state: object) -> bool:
     return bed_stream_state is DriverState.CONNECTED
 
 
-def test_link_loss_is_shown_and_the_strap_reconnects_and_resubscribes(
-    bluez: FakeBlueZThread,
-) -> None:
+@contextmanager
+def streaming_strap(bluez: FakeBlueZThread) -> Iterator[BleBed]:
+    """A strap on a bed, connected, its first HR (70) shown."""
     wearable = add_wearable(bluez, devices.HR_STRAP, "HRM-Pro 1234", devices.heart_rate_strap())
     with running_central() as central, bed_with(central, wearable) as bed:
         wait_until(lambda: _connected(bed.stream.status.state), text="connected")
         _send_hr(bluez, 70)
         wait_until(lambda: value(bed.stream, "HR") == 70.0, text="first HR")
+        yield bed
+
+
+def test_link_loss_is_shown_and_the_strap_reconnects_and_resubscribes(
+    bluez: FakeBlueZThread,
+) -> None:
+    with streaming_strap(bluez) as bed:
         bluez.call(lambda: bluez.fake.drop_link(devices.HR_STRAP))
         wait_until(
             lambda: bed.stream.status.state is DriverState.DISCONNECTED, text="loss is shown"
@@ -94,11 +103,7 @@ def test_inprogress_errors_on_scan_and_connect_are_retried(bluez: FakeBlueZThrea
 def test_a_strap_that_stays_connected_but_goes_silent_is_reconnected(
     bluez: FakeBlueZThread,
 ) -> None:
-    wearable = add_wearable(bluez, devices.HR_STRAP, "HRM-Pro 1234", devices.heart_rate_strap())
-    with running_central() as central, bed_with(central, wearable) as bed:
-        wait_until(lambda: _connected(bed.stream.status.state), text="connected")
-        _send_hr(bluez, 70)
-        wait_until(lambda: value(bed.stream, "HR") == 70.0, text="first HR")
+    with streaming_strap(bluez) as bed:
         # Nothing more is sent: the watchdog (1.5 s here) must notice and force a reconnect.
         wait_until(lambda: bed.supervisor.connections == 2, text="forced reconnect")
         strap = bluez.call(lambda: bluez.fake.devices[devices.HR_STRAP])
