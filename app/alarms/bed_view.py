@@ -39,9 +39,14 @@ class DeviceView:
     readings: dict[str, Reading] = field(default_factory=dict)
     newest_reading: float | None = None  # device time of the newest reading
     stale_limits: dict[str, float] = field(default_factory=dict)
+    # When silence is timed from (with the newest data): the device's first status, or when
+    # it last connected or lost its connection. Changes while it is away (retrying, waiting
+    # for an advertisement) do not restart it, so a device that keeps retrying reaches NO DATA.
+    quiet_from: float = 0.0
 
     def __post_init__(self) -> None:
         self.stale_limits = {n.code: n.stale_after for n in self.description.numerics}
+        self.quiet_from = self.status.timestamp
 
     def stale_after(self, code: str) -> float:
         return self.stale_limits.get(code, DEFAULT_STALE_AFTER)
@@ -99,6 +104,10 @@ class BedView:
                 payload.timestamp if newest is None else max(newest, payload.timestamp)
             )
         elif isinstance(payload, DriverStatus):
+            # Into or out of CONNECTED (or stopped) restarts the silence; retry churn does not.
+            changed = (payload.state is DriverState.CONNECTED) != device.connected
+            if changed or payload.state is DriverState.STOPPED:
+                device.quiet_from = payload.timestamp
             device.status = payload
         elif isinstance(payload, DeviceCondition):
             device.conditions[payload.code] = payload

@@ -225,12 +225,12 @@ class BedConditions:
 
     def _silence(self, device: DeviceView, now: float, newest: float | None) -> Condition | None:
         """NO DATA: no waveform for ``waveform_silence`` s (``numeric_silence`` for a device
-        without waveforms); timed from the last data or the last status change."""
+        without waveforms); timed from the last data or the last (re)connection."""
         limit = (
             self.config.waveform_silence if device.has_waveforms else self.config.numeric_silence
         )
         last = newest if device.has_waveforms else device.newest_reading
-        since = max(last if last is not None else device.status.timestamp, device.status.timestamp)
+        since = max(last if last is not None else device.quiet_from, device.quiet_from)
         age = now - since
         if age < limit:
             return None

@@ -325,6 +325,17 @@ def test_a_disconnected_device_says_so(ward: Harness) -> None:
     assert alarm(ward, "NO_DATA").text == "Monitor DISCONNECTED: NO DATA 30 s"
 
 
+def test_a_device_that_keeps_retrying_still_reaches_no_data(ward: Harness) -> None:
+    """A wearable out of range changes its message every few seconds while it retries;
+    the silence is timed from the loss of the link, not from the last message."""
+    ward.monitor.push_status(DriverState.DISCONNECTED, ward.at(1.0), "link lost")
+    for k in range(1, 7):
+        state = DriverState.CONNECTING if k % 2 else DriverState.DISCONNECTED
+        ward.monitor.push_status(state, ward.at(1.0 + 5 * k), f"retry {k}")
+    ward.run(0, 31)
+    assert alarm(ward, "NO_DATA").text == "Monitor DISCONNECTED: NO DATA 30 s"
+
+
 def test_a_device_taken_off_the_bed_no_longer_alarms(ward: Harness) -> None:
     ward.monitor.push_status(DriverState.DISCONNECTED, ward.at(1.0))
     ward.run(0, 31)
