@@ -31,7 +31,3 @@ class Backoff:
         """A connection delivered for ``seconds``; a long enough one resets the backoff."""
         if seconds >= self.healthy_after:
             self._failures = 0
-
-    @property
-    def failures(self) -> int:
-        return self._failures

@@ -9,7 +9,7 @@ import logging
 from drivers.base import ColourRole, NumericSpec, Quality
 from drivers.ble import gatt, racp
 from drivers.ble.profile import Gatt, Output, ProfileError, Subscription, command, full_uuid
-from drivers.ble.readings import measured_at, reading
+from drivers.ble.readings import measured_at, reading, set_flags
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class GlucoseProfile:
         if isinstance(offset, int) and when != now:
             when += offset * 60.0
         scale = MMOL_TO_MG_DL if fields.get("glucose_unit") == "mmol/L" else 1.0
-        status = sorted(str(s) for s in _set(fields.get("sensor_status")))
+        status = sorted(set_flags(fields.get("sensor_status")))
         message = ", ".join([s.replace("_", " ") for s in status] + ([note] if note else []))
         quality = Quality.QUESTIONABLE if message else Quality.VALID
         return Output([reading(fields, "glucose", "GLU", MG_DL, when, scale=scale,
@@ -110,7 +110,3 @@ class CgmProfile:
 
     def reset(self) -> None:
         return None
-
-
-def _set(value: object) -> frozenset[object]:
-    return value if isinstance(value, frozenset) else frozenset()

@@ -11,7 +11,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,6 @@ class BleLoop:
     def running(self) -> bool:
         return self._loop is not None and not self._closing and self._loop.is_running()
 
-    @property
-    def in_loop_thread(self) -> bool:
-        return threading.current_thread() is self._thread
-
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run ``coro`` on the loop; the future completes on the loop's thread."""
         loop = self._loop
@@ -65,13 +61,6 @@ class BleLoop:
             coro.close()
             raise BleLoopError("the Bluetooth loop is not running")
         return asyncio.run_coroutine_threadsafe(coro, loop)
-
-    def call(self, fn: Callable[[], None]) -> None:
-        """Call ``fn`` on the loop's thread soon (fire and forget)."""
-        loop = self._loop
-        if loop is None or self._closing:
-            raise BleLoopError("the Bluetooth loop is not running")
-        loop.call_soon_threadsafe(fn)
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Cancel every task, let each finish its clean-up, stop the loop and join the thread.

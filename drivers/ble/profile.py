@@ -8,7 +8,6 @@ tested with byte vectors. The supervisor owns the connection and calls it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -92,7 +91,3 @@ class Profile(Protocol):
 
     def reset(self) -> None:
         """The link was lost: forget per-connection state (clocks, pending commands)."""
-
-
-def subscriptions_of(profiles: Sequence[Profile]) -> tuple[Subscription, ...]:
-    return tuple(s for p in profiles for s in p.subscriptions)

@@ -36,6 +36,11 @@ def reading(
     return Reading(code, None, unit, timestamp, Quality.INVALID, text)
 
 
+def set_flags(value: object) -> frozenset[str]:
+    """The names of a decoded status field's set bits (a frozenset; empty when absent)."""
+    return frozenset(str(v) for v in value) if isinstance(value, frozenset) else frozenset()
+
+
 def measured_at(stamp: object, now: float) -> tuple[float, str]:
     """When a measurement was taken, from the device's own timestamp (local time, no zone).
 

@@ -102,10 +102,6 @@ class SharedScanner:
         self._wanted = False
         await self._stop_scanning()
 
-    @property
-    def scanning(self) -> bool:
-        return self._scanning
-
     def _detected(self, device: BLEDevice, adv: AdvertisementData) -> None:
         advert = Advert(
             address=device.address.upper(),

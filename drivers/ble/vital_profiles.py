@@ -6,7 +6,7 @@ from __future__ import annotations
 from drivers.base import ChannelSpec, ColourRole, DeviceCondition, NumericSpec, Quality, Reading
 from drivers.ble import gatt
 from drivers.ble.profile import Gatt, Output, Subscription, full_uuid
-from drivers.ble.readings import KPA_TO_MMHG, LB_TO_KG, measured_at, reading
+from drivers.ble.readings import KPA_TO_MMHG, LB_TO_KG, measured_at, reading, set_flags
 
 RR_INTERVAL = "RRI"  # one reading per beat-to-beat interval, stamped at the later beat
 BATTERY_LOW_AT = 15  # %
@@ -98,7 +98,7 @@ class PulseOximeterProfile(_Base):
 
     def on_notify(self, uuid: str, data: bytes, now: float) -> Output:
         fields = gatt.decode(uuid, data)
-        flags = _names(fields.get("measurement_status")) | _names(
+        flags = set_flags(fields.get("measurement_status")) | set_flags(
             fields.get("device_sensor_status")
         )
         probe_off = sorted(flags & PLX_PROBE_OFF)
@@ -118,10 +118,6 @@ class PulseOximeterProfile(_Base):
         return out
 
 
-def _names(value: object) -> frozenset[str]:
-    return frozenset(str(v) for v in value) if isinstance(value, frozenset) else frozenset()
-
-
 class BloodPressureProfile(_Base):
     """0x1810: one cuff measurement per indication, in mmHg (kPa converted)."""
 
@@ -139,7 +135,7 @@ class BloodPressureProfile(_Base):
         fields = gatt.decode(uuid, data)
         when, note = measured_at(fields.get("timestamp"), now)
         scale = KPA_TO_MMHG if fields["unit"] == "kPa" else 1.0
-        status = sorted(_names(fields.get("measurement_status")))
+        status = sorted(set_flags(fields.get("measurement_status")))
         quality = Quality.QUESTIONABLE if status or note else Quality.VALID
         message = ", ".join([s.replace("_", " ") for s in status] + ([note] if note else []))
         out = Output()

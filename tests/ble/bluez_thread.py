@@ -13,7 +13,6 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.ble.fake_bluez import FakeBlueZ
@@ -71,7 +70,3 @@ class FakeBlueZThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
-
-
-def socket_path(address: str) -> Path:
-    return Path(address.removeprefix("unix:path=").split(",", 1)[0])
