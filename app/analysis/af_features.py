@@ -1,13 +1,16 @@
-"""The eight features of a window of dominant beats, and the logistic model that weighs them.
+"""The features of a window of dominant beats, and the logistic model that weighs them.
 
 Four describe the RR intervals (irregularity that survives ectopy and missed beats), one the
 rate, and three the atrial activity before each QRS: a sinus P wave repeats from beat to beat
-and survives a median over the window; fibrillatory waves do not.
+and survives a median over the window; fibrillatory waves do not. One more counts how many
+detections are usual beats. Where the beat classifier labels the beats, two more give the
+share it calls supraventricular and ventricular: irregularity made of ectopic beats is not AF.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,14 +27,21 @@ FEATURES = (
     "p_amplitude",
     "p_match",
     "dominant_fraction",
+    "s_share",
+    "v_share",
 )
+# The features a window has when no beat classifier labels its beats.
+UNLABELLED_FEATURES = FEATURES[:-2]
+ECTOPIC = ("S", "V")  # the classifier's classes counted by s_share and v_share
+JUDGED = frozenset({"N", "S", "V", "F"})  # "Q" (cannot judge) and no label do not count
 GAP_RR = (0.4, 1.7)  # x median RR: outside this an interval is a detector or ectopy gap
 EPS = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
 class AfModel:
-    """Logistic weights over ``FEATURES`` (raw units), and the hysteresis thresholds."""
+    """Logistic weights over ``FEATURES`` (raw units; over ``UNLABELLED_FEATURES`` for a model
+    used without beat labels), and the hysteresis thresholds."""
 
     weights: tuple[float, ...]
     intercept: float
@@ -39,6 +49,17 @@ class AfModel:
     p_off: float
     confirm: int  # verdicts in a row at or above p_on that start an episode
     release: int  # verdicts in a row below p_off that end it
+
+    @property
+    def uses_labels(self) -> bool:
+        """The model weighs the beat classifier's labels (``FEATURES``), not only the rhythm
+        and P waves (``UNLABELLED_FEATURES``)."""
+        if len(self.weights) not in (len(FEATURES), len(UNLABELLED_FEATURES)):
+            raise ValueError(
+                f"an AF model has {len(FEATURES)} or {len(UNLABELLED_FEATURES)} "
+                f"weights, not {len(self.weights)}"
+            )
+        return len(self.weights) == len(FEATURES)
 
     def probability(self, features: FloatArray) -> float:
         z = float(np.dot(self.weights, features)) + self.intercept
@@ -66,6 +87,16 @@ def window_features(
             len(times) / max(detections, len(times)),
         ]
     )
+
+
+def ectopy_shares(labels: Sequence[str | None]) -> tuple[float, float]:
+    """(s_share, v_share): the shares of the judged detections (classifier labels N, S, V or
+    F) that it calls S and V; (0, 0) when it judged none (it fell behind, or a gap)."""
+    judged = [label for label in labels if label in JUDGED]
+    if not judged:
+        return 0.0, 0.0
+    s_share, v_share = (judged.count(c) / len(judged) for c in ECTOPIC)
+    return s_share, v_share
 
 
 def _median(values: FloatArray) -> float:

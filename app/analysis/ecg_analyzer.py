@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from app.analysis.atrial_fibrillation import AfMonitor
+from app.analysis.atrial_fibrillation import MODEL, MODEL_WITHOUT_LABELS, AfMonitor
 from app.analysis.fibrillation import WINDOW as VF_WINDOW
 from app.analysis.fibrillation import looks_like_vf
 from app.analysis.filters import CausalFilter
@@ -91,7 +91,8 @@ class EcgAnalyzer:
         self._rate = HeartRateMeter()
         self._hrv = HrvMeter()
         self._rhythm = RhythmEngine(config)
-        self._af = AfMonitor(fs)
+        # With the classifier's labels the AF model weighs the share of ectopic beats.
+        self._af = AfMonitor(fs, MODEL if deferred else MODEL_WITHOUT_LABELS)
         self._quality = QualityAnalyser(fs, "ecg")
         self._lead_off = False
         self._keep = round(KEEP_S * fs)
@@ -207,7 +208,7 @@ class EcgAnalyzer:
             if beat.beat_class is BeatClass.VENTRICULAR and self._ventricular_rhythm():
                 cls = BeatClass.VENTRICULAR
             self._unresolved.popleft()
-            events += self._classify(beat, cls)
+            events += self._classify(beat, cls, label)
         return events
 
     def _ventricular_rhythm(self) -> bool:
@@ -215,14 +216,16 @@ class EcgAnalyzer:
         ventricular = sum(b.beat_class is BeatClass.VENTRICULAR for b in recent)
         return len(recent) > 0 and ventricular >= SUSTAIN_SHARE * SUSTAIN_BEATS
 
-    def _classify(self, beat: DetectedBeat, beat_class: BeatClass) -> list[RhythmEvent]:
+    def _classify(
+        self, beat: DetectedBeat, beat_class: BeatClass, label: str | None = None
+    ) -> list[RhythmEvent]:
         """A beat's final class: HRV, the AF monitor and the rhythm take it from here."""
         time = beat.sample / self.fs
         previous = self._last_classified
         if previous is not None:
             normal = previous.beat_class is beat_class is BeatClass.NORMAL
             self._hrv.add(time, (beat.sample - previous.sample) / self.fs, normal)
-        self._af.add_beat(beat.sample, beat_class is BeatClass.VENTRICULAR)
+        self._af.add_beat(beat.sample, label)  # the classifier's own label, or None
         final = DetectedBeat(beat.sample, beat_class)
         self._last_classified = final
         self.resolved.append(final)

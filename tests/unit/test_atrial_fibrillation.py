@@ -1,8 +1,10 @@
-"""The AF monitor: calls AF on fibrillation and not on sinus rhythm or ectopy, streams
-exactly as it runs offline, dates episodes, and survives any input."""
+"""The AF monitor: calls AF on fibrillation and not on sinus rhythm or ectopy, weighs the beat
+classifier's labels, streams exactly as it runs offline, dates episodes, and survives any
+input."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -11,10 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import app.analysis.atrial_fibrillation as af_module
+from app.analysis.af_features import ectopy_shares
 from app.analysis.atrial_fibrillation import (
+    BEAT_MODEL_SHA256,
     FEATURES,
     MODEL,
+    MODEL_WITHOUT_LABELS,
     PENDING_LIMIT,
+    UNLABELLED_FEATURES,
     AfEvent,
     AfModel,
     AfMonitor,
@@ -27,6 +34,7 @@ from app.analysis.atrial_fibrillation import (
 )
 from app.analysis.qrs import QrsDetector, detect_qrs
 from app.analysis.rhythm import af_episodes as public_af_episodes
+from app.inference.model import MODEL_PATH, ModelUnavailableError
 from tests.validation.synthetic import (
     af_strip,
     sinus_strip,
@@ -35,6 +43,10 @@ from tests.validation.synthetic import (
 )
 
 RATES = (125.0, 250.0, 360.0, 1000.0)
+
+
+def unavailable() -> None:
+    raise ModelUnavailableError("model file missing")
 
 
 def covered(episodes: list[tuple[int, int]]) -> int:
@@ -69,14 +81,32 @@ def test_ventricular_trigeminy_is_not_af(fs: float) -> None:
     assert af_episodes(strip.ecg, fs) == []
 
 
-def test_an_onset_in_monitoring_is_dated_near_where_af_began() -> None:
+def onset_and_end(monkeypatch: pytest.MonkeyPatch, labelled: bool) -> tuple[float, int, int]:
+    if not labelled:
+        monkeypatch.setattr(af_module, "default_model", unavailable)
     fs = 250.0
     strip = sinus_then_af(90.0, 120.0, fs, seed=6)
     episodes = af_episodes(strip.ecg, fs)
     assert len(episodes) == 1
-    start, end = episodes[0]
-    assert abs(start / fs - 90.0) < 15.0
-    assert end == strip.ecg.size  # still in AF when the recording ends
+    return episodes[0][0] / fs, episodes[0][1], strip.ecg.size
+
+
+def test_an_onset_in_monitoring_is_dated_near_where_af_began(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    onset, end, size = onset_and_end(monkeypatch, labelled=False)
+    assert abs(onset - 90.0) < 15.0
+    assert end == size  # still in AF when the recording ends
+
+
+def test_with_labels_an_onset_is_dated_within_the_classifiers_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Until its 20-s context holds mostly AF, the classifier calls the first irregular beats
+    # premature (S) against the sinus rhythm before them, which holds the verdict back.
+    onset, end, size = onset_and_end(monkeypatch, labelled=True)
+    assert 90.0 - 15.0 < onset < 90.0 + 25.0
+    assert end == size
 
 
 def test_streaming_in_any_chunks_gives_the_offline_events() -> None:
@@ -106,7 +136,7 @@ def test_the_monitor_reports_state_and_episode_start() -> None:
     strip = af_strip(40.0, fs, seed=9)
     monitor = AfMonitor(fs)
     assert (monitor.in_af, monitor.episode_start) == (False, None)
-    events = feed_second_by_second(monitor, strip.ecg, detect_qrs(strip.ecg, fs), False)
+    events = feed_second_by_second(monitor, strip.ecg, detect_qrs(strip.ecg, fs), "N")
     onsets = [e for e in events if e.onset]
     assert len(onsets) == 1
     assert monitor.in_af
@@ -129,27 +159,70 @@ def test_an_episode_ends_at_the_last_beat_when_the_signal_goes_flat() -> None:
 
 
 def feed_second_by_second(
-    monitor: AfMonitor, ecg: np.ndarray, beats: np.ndarray, ventricular: bool
+    monitor: AfMonitor, ecg: np.ndarray, beats: np.ndarray, label: str | None
 ) -> list[AfEvent]:
     events: list[AfEvent] = []
     step = round(monitor.fs)
     for start in range(0, ecg.size, step):
         events += monitor.feed_ecg(ecg[start : start + step])
         for peak in beats[(beats >= start) & (beats < start + step)]:
-            events += monitor.add_beat(int(peak), ventricular)
+            events += monitor.add_beat(int(peak), label)
     return events
 
 
-def test_beats_the_classifier_calls_ventricular_stay_out_of_the_window() -> None:
+def final_probability(label: str | None, model: AfModel = MODEL) -> float:
     fs = 250.0
     strip = af_strip(40.0, fs, seed=11)
-    beats = detect_qrs(strip.ecg, fs)
-    told = AfMonitor(fs)
-    assert feed_second_by_second(told, strip.ecg, beats, ventricular=True) == []
-    assert told.probability is None
-    untold = AfMonitor(fs)
-    assert feed_second_by_second(untold, strip.ecg, beats, ventricular=False) != []
-    assert untold.probability is not None
+    monitor = AfMonitor(fs, model)
+    feed_second_by_second(monitor, strip.ecg, detect_qrs(strip.ecg, fs), label)
+    assert monitor.probability is not None
+    return monitor.probability
+
+
+def test_irregularity_the_classifier_calls_ectopic_is_less_likely_af() -> None:
+    normal = final_probability("N")
+    assert normal > MODEL.p_on
+    # All S costs 2.5 on the logit, all V 4.5 (MODEL's weights): ectopy lowers, never flips
+    # the sign of, the evidence of the rhythm itself.
+    assert final_probability("S") < 0.5 * normal
+    assert final_probability("V") < 0.1 * normal
+    # Beats it cannot judge, or labels that never came, say nothing either way.
+    assert final_probability("Q") == final_probability(None) == normal
+
+
+def test_without_a_classifier_labels_are_ignored() -> None:
+    assert final_probability("S", MODEL_WITHOUT_LABELS) == final_probability(
+        None, MODEL_WITHOUT_LABELS
+    )
+
+
+def test_ectopy_shares_count_only_judged_beats() -> None:
+    assert ectopy_shares(["N", "S", "V", "V", "Q", None]) == (0.25, 0.5)
+    assert ectopy_shares(["F", "N"]) == (0.0, 0.0)
+    assert ectopy_shares(["Q", None]) == (0.0, 0.0)
+    assert ectopy_shares([]) == (0.0, 0.0)
+
+
+def test_a_model_must_weigh_one_of_the_two_feature_sets() -> None:
+    assert MODEL.uses_labels
+    assert not MODEL_WITHOUT_LABELS.uses_labels
+    with pytest.raises(ValueError, match="weights"):
+        AfMonitor(250.0, AfModel((1.0,) * 3, 0.0, 0.5, 0.5, 1, 1))
+
+
+def test_the_labelled_model_was_fitted_on_the_shipped_beat_classifier() -> None:
+    # A retrained classifier labels differently: MODEL must be refitted with it.
+    assert hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest() == BEAT_MODEL_SHA256
+
+
+def test_af_episodes_runs_on_without_the_beat_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    fs = 250.0
+    strip = af_strip(60.0, fs, seed=3)
+    with_labels = af_episodes(strip.ecg, fs)
+    monkeypatch.setattr(af_module, "default_model", unavailable)
+    without = af_episodes(strip.ecg, fs)
+    assert covered(without) >= 0.75 * strip.ecg.size
+    assert covered(with_labels) >= 0.75 * strip.ecg.size
 
 
 def test_beats_without_ecg_are_counted_not_kept_forever() -> None:
@@ -167,7 +240,7 @@ def test_regular_and_random_windows_differ_as_the_features_say() -> None:
     regular = window_features(np.arange(24, dtype=np.float64) * 0.8, noisy, np.ones(24), 24)
     times = np.cumsum(rng.uniform(0.4, 1.1, 24))
     random = window_features(times, rng.standard_normal((24, 60)) * 0.03, np.ones(24), 24)
-    named = {n: (a, b) for n, a, b in zip(FEATURES, regular, random, strict=True)}
+    named = {n: (a, b) for n, a, b in zip(UNLABELLED_FEATURES, regular, random, strict=True)}
     diluted = window_features(times, rng.standard_normal((24, 60)) * 0.03, np.ones(24), 30)
     assert named["rr_entropy"][0] == 0.0 < named["rr_entropy"][1]
     assert named["lorenz_dispersion"][0] < named["lorenz_dispersion"][1]
@@ -177,15 +250,20 @@ def test_regular_and_random_windows_differ_as_the_features_say() -> None:
     assert named["dominant_fraction"] == (1.0, 1.0)
     assert diluted[FEATURES.index("dominant_fraction")] == 0.8
     assert math.isclose(named["log_rr"][0], math.log(0.8))
-    assert MODEL.probability(regular) < 0.05
-    assert MODEL.probability(random) > 0.5
+    assert MODEL_WITHOUT_LABELS.probability(regular) < 0.05
+    assert MODEL_WITHOUT_LABELS.probability(random) > 0.5
+    no_ectopy = np.zeros(len(FEATURES) - len(UNLABELLED_FEATURES))
+    assert MODEL.probability(np.concatenate([regular, no_ectopy])) < 0.05
+    assert MODEL.probability(np.concatenate([random, no_ectopy])) > 0.5
 
 
-def test_the_model_has_one_weight_per_feature() -> None:
-    assert len(MODEL.weights) == len(FEATURES)
-    assert 0.0 < MODEL.p_off <= MODEL.p_on < 1.0
-    assert MODEL.confirm >= 1
-    assert MODEL.release >= 1
+@pytest.mark.parametrize("model", [MODEL, MODEL_WITHOUT_LABELS])
+def test_the_models_have_one_weight_per_feature(model: AfModel) -> None:
+    names = FEATURES if model is MODEL else UNLABELLED_FEATURES
+    assert len(model.weights) == len(names)
+    assert 0.0 < model.p_off <= model.p_on < 1.0
+    assert model.confirm >= 1
+    assert model.release >= 1
 
 
 def decision(sample: int, probability: float, anchor: int) -> Decision:
@@ -276,10 +354,10 @@ def test_flat_short_and_gapped_signals_give_no_af(
 @given(
     chunks=st.lists(hnp.arrays(np.float64, st.integers(0, 400), elements=ecg_values), max_size=8),
     beats=st.lists(st.integers(-1000, 4000), max_size=60),
-    ventricular=st.booleans(),
+    label=st.sampled_from([None, "N", "S", "V", "F", "Q"]),
 )
 def test_the_monitor_survives_any_stream(
-    chunks: list[np.ndarray], beats: list[int], ventricular: bool
+    chunks: list[np.ndarray], beats: list[int], label: str | None
 ) -> None:
     monitor = AfMonitor(250.0)
     events: list[AfEvent] = []
@@ -287,7 +365,7 @@ def test_the_monitor_survives_any_stream(
     for i, chunk in enumerate(chunks):
         events += monitor.feed_ecg(chunk)
         for beat in beats[i * per_chunk : (i + 1) * per_chunk]:
-            events += monitor.add_beat(beat, ventricular)
+            events += monitor.add_beat(beat, label)
     events += monitor.flush()
     assert not monitor.in_af
     onsets = [e.onset for e in events]

@@ -1,11 +1,14 @@
-"""Re-derive the AF model in ``app.analysis.atrial_fibrillation.MODEL`` from the data.
+"""Re-derive the AF models in ``app.analysis.atrial_fibrillation`` from the data: ``MODEL``
+(with the beat classifier's labels) and ``MODEL_WITHOUT_LABELS``.
 
     python -m tests.validation.fit_af_model [--cinc2017 DIR]
 
 Only the **even-numbered** records of the PhysioNet/CinC 2017 subset are read (A00002,
 A00004, ...); the odd ones stay held out for ``python -m tests.validation.ec57 --cinc2017``.
-Each record is run through the real monitor; every window verdict gives one feature vector,
-labelled by the record's label (AF = "A" in REFERENCE-v1.csv). A logistic model is fitted by
+Each record is run through the real monitor, its beats labelled by the shipped beat classifier
+as the inference worker labels them; every window verdict gives one feature vector, labelled by
+the record's label (AF = "A" in REFERENCE-v1.csv). The model without labels is fitted on the
+same verdicts' ``UNLABELLED_FEATURES``. A logistic model is fitted by
 Newton's method with a small ridge penalty on standardised features, each record weighing
 the same however many verdicts it has. The hysteresis (p_on, p_off, confirm, release) is then
 chosen by F1 on the same records, scored the way the harness scores them (AF when episodes
@@ -27,6 +30,8 @@ import numpy.typing as npt
 from app.analysis.atrial_fibrillation import (
     FEATURES,
     MODEL,
+    MODEL_WITHOUT_LABELS,
+    UNLABELLED_FEATURES,
     AfEvent,
     AfModel,
     AfMonitor,
@@ -36,6 +41,9 @@ from app.analysis.atrial_fibrillation import (
     run_monitor,
 )
 from app.analysis.qrs import detect_qrs
+from app.inference.beats import CONTEXT_S
+from app.inference.model import default_model
+from app.inference.streaming import streamed_labels
 from drivers.wfdb.record import read_record
 from tests.validation.datasets import cinc_labels, default_data_dir
 
@@ -73,6 +81,7 @@ class Record:
 
 def load(directory: Path) -> list[Record]:
     labels = cinc_labels(directory)
+    beat_model = default_model()
     records = []
     for name in sorted(labels):
         if int(name[1:]) % 2:
@@ -80,7 +89,9 @@ def load(directory: Path) -> list[Record]:
         wfdb = read_record(directory / name)
         ecg = wfdb.physical(0)
         monitor = RecordingMonitor(wfdb.fs)
-        run_monitor(monitor, ecg, detect_qrs(ecg, wfdb.fs))
+        beats = detect_qrs(ecg, wfdb.fs)
+        beat_labels = streamed_labels(beat_model, ecg, wfdb.fs, beats, CONTEXT_S)
+        run_monitor(monitor, ecg, beats, beat_labels)
         records.append(Record(name, labels[name] == "A", ecg.size, wfdb.fs, monitor.decisions))
     return records
 
@@ -112,7 +123,7 @@ def f1_score(records: list[Record], model: AfModel) -> tuple[float, int, int, in
         tracker = EpisodeTracker(model, record.fs)
         events: list[AfEvent] = []
         for decision in record.decisions:
-            probability = model.probability(decision.features)
+            probability = model.probability(decision.features[: len(model.weights)])
             events += tracker.update(replace(decision, probability=probability))
         events += tracker.close(record.n_samples)
         covered = sum(b - a for a, b in episodes_from_events(events, record.n_samples))
@@ -123,8 +134,11 @@ def f1_score(records: list[Record], model: AfModel) -> tuple[float, int, int, in
     return 2 * tp / max(2 * tp + fp + fn, 1), tp, fp, fn
 
 
-def fit(records: list[Record]) -> AfModel:
-    rows = [(d.features, r.af, 1.0 / len(r.decisions)) for r in records for d in r.decisions]
+def fit(records: list[Record], features: int = len(FEATURES)) -> AfModel:
+    """The model over the first ``features`` of each verdict."""
+    rows = [
+        (d.features[:features], r.af, 1.0 / len(r.decisions)) for r in records for d in r.decisions
+    ]
     x = np.array([row[0] for row in rows])
     y = np.array([float(row[1]) for row in rows])
     weight = np.array([row[2] for row in rows])
@@ -146,16 +160,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cinc2017", type=Path, default=default_data_dir() / "cinc2017")
     args = parser.parse_args(argv)
     records = load(args.cinc2017)
-    model = fit(records)
     out = sys.stdout
     out.write(f"{len(records)} even-numbered records, {sum(r.af for r in records)} with AF\n")
-    for name, weight in zip(FEATURES, model.weights, strict=True):
-        out.write(f"  {name:<18} {weight:+.4f}\n")
-    out.write(f"  {'intercept':<18} {model.intercept:+.4f}\n")
-    out.write(f"fitted : F1 {f1_score(records, model)[0]:.3f}  {model!r}\n")
-    if len(MODEL.weights) == len(FEATURES):
-        out.write(f"shipped: F1 {f1_score(records, MODEL)[0]:.3f}  {MODEL!r}\n")
-    out.write("shipped model matches\n" if model == MODEL else "shipped model DIFFERS\n")
+    for title, names, shipped in (
+        ("MODEL", FEATURES, MODEL),
+        ("MODEL_WITHOUT_LABELS", UNLABELLED_FEATURES, MODEL_WITHOUT_LABELS),
+    ):
+        model = fit(records, len(names))
+        out.write(f"{title}\n")
+        for name, weight in zip(names, model.weights, strict=True):
+            out.write(f"  {name:<18} {weight:+.4f}\n")
+        out.write(f"  {'intercept':<18} {model.intercept:+.4f}\n")
+        out.write(f"fitted : F1 {f1_score(records, model)[0]:.3f}  {model!r}\n")
+        out.write(f"shipped: F1 {f1_score(records, shipped)[0]:.3f}  {shipped!r}\n")
+        out.write("shipped model matches\n" if model == shipped else "shipped model DIFFERS\n")
     return 0
 
 

@@ -99,7 +99,7 @@ def write_card(
         + "; ".join("/".join(f"{w:g}" for w in fw[1:3]) for fw in choice.fold_weights)
         + " for S/V). Streaming rows: every beat's features computed from the context the "
         f"inference worker passes ({STREAM_CONTEXT_S:g} s of ECG ending 1–2 s after the "
-        "beat, `training/beats/streaming.py`), scored with the shipped multipliers.",
+        "beat, `app/inference/streaming.py`), scored with the shipped multipliers.",
         "",
         "| statistic | VEB Se | VEB +P | SVEB Se | SVEB +P |",
         "|---|---|---|---|---|",

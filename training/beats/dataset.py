@@ -10,9 +10,9 @@ import numpy.typing as npt
 
 from app.inference.beats import CONTEXT_S
 from app.inference.features import beat_features
+from app.inference.streaming import streamed_features
 from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
 from drivers.wfdb.record import read_record
-from training.beats.streaming import streamed_features
 
 # de Chazal et al. 2004: the 22 training records of the inter-patient split.
 DS1 = (

@@ -1,9 +1,10 @@
-"""Streaming features: each beat's features computed as the inference worker computes them.
+"""Beats labelled the way the inference worker labels them while the ECG streams in.
 
 The worker labels, once a second, the beats of the second before the last one, from a context
 of the last ``context_s`` seconds of ECG (so each beat has ``context_s`` − 2 s of history or
-more, and 1 s of future or more). This replays a whole record that way, beds batched together as
-the worker batches them, so that grouped CV can measure what streaming costs.
+more, and 1 s of future or more). These replay a whole record that way, batched as the worker
+batches beds: training uses it to measure what streaming costs, and ``af_episodes`` to give the
+AF monitor the labels the station's monitor would get.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from app.inference.beats import UNKNOWN
 from app.inference.features import N_FEATURES, Context, beat_features_many
+from app.inference.model import BeatModel
 
 BATCH = 64  # contexts per beat_features_many call
 
@@ -42,3 +45,19 @@ def streamed_features(
             features[owner] = rows
             valid[owner] = ok
     return features, valid
+
+
+def streamed_labels(
+    model: BeatModel,
+    ecg: npt.NDArray[np.float64],
+    fs: float,
+    samples: npt.NDArray[np.int64],
+    context_s: float,
+) -> npt.NDArray[np.str_]:
+    """The model's label of every beat from its streaming context; "Q" where the beat cannot
+    be judged (too near a gap or an end)."""
+    features, valid = streamed_features(ecg, fs, samples, context_s)
+    labels = np.full(samples.size, UNKNOWN, dtype="<U1")
+    if valid.any():
+        labels[valid] = model.decide(features[valid].astype(np.float32))
+    return labels
