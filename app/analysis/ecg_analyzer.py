@@ -205,6 +205,8 @@ class EcgAnalyzer:
             if label is None:
                 self.fallbacks += 1
             cls = AI_CLASSES.get(label or "", beat.beat_class)
+            if cls is BeatClass.SUPRAVENTRICULAR and self._af.in_af:
+                cls = BeatClass.NORMAL  # in AF every beat is early or late (normal_in_af)
             if beat.beat_class is BeatClass.VENTRICULAR and self._ventricular_rhythm():
                 cls = BeatClass.VENTRICULAR
             self._unresolved.popleft()

@@ -25,7 +25,7 @@ from app.analysis.quality import RateStatus, Verdict
 from app.analysis.respiration import RespirationRateAnalyser
 from app.analysis.rhythm import RhythmConfig, RhythmEvent, RhythmLabel
 from app.analysis.rr_analysis import RrBed, gives_rr
-from app.inference.beats import CONTEXT_S
+from app.inference.streaming import CONTEXT_S
 from app.inference.worker import BeatRequest, InferenceWorker
 from app.model.ward import DERIVED_KIND
 from app.periodic import PeriodicThread

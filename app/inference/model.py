@@ -24,6 +24,7 @@ from app.resources import RESOURCES
 MODEL_PATH = RESOURCES / "models" / "beat_classifier.onnx"
 CARD_HASH = re.compile(r"SHA-256[^`]*`([0-9a-f]{64})`")
 # Metadata the training pipeline writes into the ONNX file (custom_metadata_map).
+UNKNOWN = "Q"  # the label of a beat that cannot be judged (near a gap or an end)
 META_CLASSES = "vigil.classes"
 META_WEIGHTS = "vigil.decision_weights"
 META_FEATURES = "vigil.feature_version"

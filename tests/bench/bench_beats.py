@@ -1,7 +1,9 @@
 """Benchmark: how fast the beat classifier labels beats, on one core.
 
-- Throughput: ``classify_beats`` on whole records (feature extraction + ONNX inference, the
-  reference beat positions as R peaks), in beats per second of process CPU time.
+- Throughput on whole records (the reference beat positions as R peaks), in beats per second
+  of process CPU time: the model's labelling (``label_beats``: feature extraction + ONNX
+  inference, what the inference worker runs), and ``classify_beats``, which adds the AF step
+  (the AF monitor driven through the record, ``normal_in_af``).
 - Latency of a one-second batch from 32 beds: each bed passes its last ``CONTEXT_S`` seconds of
   ECG and beats, the beats of the second before the last one are wanted, and all beds go
   through ``label_beats_many`` (one ONNX call), wall-clock time of the whole batch.
@@ -19,12 +21,14 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from app.inference.beats import CONTEXT_S, classify_beats, label_beats_many
+from app.inference.beats import classify_beats, label_beats, label_beats_many
 from app.inference.model import default_model
+from app.inference.streaming import CONTEXT_S
 from drivers.wfdb.annotations import read_annotations
 from drivers.wfdb.record import read_record
 
@@ -44,15 +48,23 @@ def records() -> list[tuple[np.ndarray, float, np.ndarray]]:
     return out
 
 
-def throughput(data: list[tuple[np.ndarray, float, np.ndarray]], runs: int) -> list[float]:
+def throughput(
+    data: list[tuple[np.ndarray, float, np.ndarray]],
+    runs: int,
+    labeller: Callable[[np.ndarray, float, np.ndarray], np.ndarray],
+) -> list[float]:
     beats = sum(int(peaks.size) for _, _, peaks in data)
     rates = []
     for _ in range(runs):
         start = time.process_time()
         for ecg, fs, peaks in data:
-            classify_beats(ecg, fs, peaks)
+            labeller(ecg, fs, peaks)
         rates.append(beats / (time.process_time() - start))
     return rates
+
+
+def model_labels(ecg: np.ndarray, fs: float, peaks: np.ndarray) -> np.ndarray:
+    return label_beats(default_model(), ecg, fs, peaks)
 
 
 def ward_second(data: list[tuple[np.ndarray, float, np.ndarray]], t: float) -> tuple[float, int]:
@@ -81,12 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = records()
     default_model()  # loading is not what is measured
-    rates = throughput(data, args.runs)
     beats = sum(int(p.size) for _, _, p in data)
     out = sys.stdout
     out.write(f"{len(data)} records, {beats} beats\n")
-    out.write(f"throughput: median {statistics.median(rates):,.0f} beats/s (CPU time), runs ")
-    out.write(", ".join(f"{r:,.0f}" for r in rates) + "\n")
+    for title, labeller, runs in (
+        ("label_beats (features + ONNX)", model_labels, args.runs),
+        ("classify_beats (+ AF step)", classify_beats, max(1, args.runs // 2)),
+    ):
+        rates = throughput(data, runs, labeller)
+        out.write(f"{title}: median {statistics.median(rates):,.0f} beats/s (CPU time), runs ")
+        out.write(", ".join(f"{r:,.0f}" for r in rates) + "\n")
     # The second must end 1 s past the annotation of the last beats but inside every record.
     shortest = min(ecg.size / fs for ecg, fs, _ in data)
     seconds = np.linspace(CONTEXT_S + 5.0, shortest - 5.0, args.runs * 5)

@@ -11,10 +11,12 @@ import pytest
 from scipy.signal import resample_poly
 
 import app.inference.model as model_module
-from app.inference.beats import classify_beats, label_beats, label_beats_many
+from app.analysis.atrial_fibrillation import af_episodes
+from app.inference.beats import classify_beats, label_beats, label_beats_many, normal_in_af
 from app.inference.model import MODEL_PATH, ModelUnavailableError, default_model, load_model
 from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
 from drivers.wfdb.record import read_record
+from tests.validation.synthetic import af_strip, sinus_strip
 
 EXCERPTS = Path(__file__).resolve().parents[1] / "data" / "mitdb"
 LABELS = set("NSVFQ")
@@ -208,3 +210,42 @@ def test_label_beats_many_edge_cases() -> None:
     assert out[4][0] == "Q"
     assert set(out[4].tolist()) <= LABELS
     assert label_beats_many(model, []) == []
+
+
+def test_s_calls_inside_atrial_fibrillation_become_normal() -> None:
+    fs = 250.0
+    af = af_strip(60.0, fs, seed=3)
+    peaks = af.r_peaks.astype(np.float64)
+    some_s = np.where(np.arange(peaks.size) % 5 == 0, "S", "N")
+    relabelled = normal_in_af(af.ecg, fs, peaks, some_s)
+    # The episode is dated from the first verdicts on: nearly every S call is in it.
+    assert np.mean(relabelled[some_s == "S"] == "N") > 0.9
+    assert np.all(relabelled[some_s == "N"] == "N")
+    sinus = sinus_strip(60.0, fs, seed=4)
+    sinus_s = np.where(np.arange(sinus.r_peaks.size) % 5 == 0, "S", "N")
+    np.testing.assert_array_equal(normal_in_af(sinus.ecg, fs, sinus.r_peaks, sinus_s), sinus_s)
+
+
+def test_only_s_calls_change_in_af() -> None:
+    fs = 250.0
+    af = af_strip(60.0, fs, seed=3)
+    calls = np.array(list("NNNNVFQ") * af.r_peaks.size)[: af.r_peaks.size]
+    np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, calls), calls)
+    assert af_episodes(af.ecg, fs)  # there is AF to act in
+
+
+def test_classify_beats_calls_the_af_record_s_less_often_than_the_model_alone() -> None:
+    ecg, fs, peaks, _ = excerpt("201x")
+    model_alone = label_beats(default_model(), ecg, fs, peaks)
+    final = classify_beats(ecg, fs, peaks)
+    changed = model_alone != final
+    assert changed.any()  # the excerpt holds AF, where the model alone calls some beats S
+    assert np.all(model_alone[changed] == "S")
+    assert np.all(final[changed] == "N")
+
+
+def test_rates_the_af_monitor_cannot_take_are_left_alone() -> None:
+    fs = 100.0
+    af = af_strip(30.0, 250.0, seed=3)
+    calls = np.where(np.arange(af.r_peaks.size) % 5 == 0, "S", "N")
+    np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, calls), calls)

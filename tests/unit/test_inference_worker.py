@@ -12,6 +12,7 @@ import pytest
 from app.alarms.engine import AlarmEngine
 from app.analysis.ecg_analyzer import LABEL_WAIT_S, EcgAnalyzer
 from app.analysis.morphology import BeatClass
+from app.analysis.rhythm import RhythmLabel
 from app.analysis.service import AnalysisService
 from app.inference import runtime
 from app.inference.model import ModelUnavailableError
@@ -218,3 +219,27 @@ def test_each_minute_of_beats_is_counted_by_class() -> None:
     assert total == in_minute
     assert int(first["S"]) > 0
     assert 60.0 <= counts[0].time < 63.0 + LABEL_WAIT_S
+
+
+def test_in_atrial_fibrillation_the_classifiers_s_calls_count_as_normal() -> None:
+    fs = 250
+    analyzer = EcgAnalyzer(float(fs), deferred=True)
+    ecg = run("afib", 120.0).waves["ECG_II"]
+    s_calls: list[int] = []  # beats called S, and whether the AF monitor was in AF then
+    in_af_then: list[bool] = []
+    for start in range(0, ecg.size, fs):
+        analyzer.feed(ecg[start : start + fs])
+        waiting = analyzer.awaiting_labels
+        if waiting:  # every fifth beat S, as the model calls some AF beats
+            labels = ["S" if sample // fs % 5 == 0 else "N" for sample in waiting]
+            s_calls += [s for s, label in zip(waiting, labels, strict=True) if label == "S"]
+            in_af_then += [analyzer.snapshot.rhythm is RhythmLabel.AF] * labels.count("S")
+            analyzer.resolve(waiting, labels)
+    final = {b.sample: b.beat_class for b in analyzer.resolved}
+    assert any(in_af_then)
+    assert not all(in_af_then)  # AF is announced only after it has lasted
+    for sample, was_af in zip(s_calls, in_af_then, strict=True):
+        if sample in final and was_af:
+            assert final[sample] is BeatClass.NORMAL
+    before = [final[s] for s, af in zip(s_calls, in_af_then, strict=True) if not af and s in final]
+    assert BeatClass.SUPRAVENTRICULAR in before

@@ -1,7 +1,7 @@
 """Re-derive the AF models in ``app.analysis.atrial_fibrillation`` from the data: ``MODEL``
 (with the beat classifier's labels) and ``MODEL_WITHOUT_LABELS``.
 
-    python -m tests.validation.fit_af_model [--cinc2017 DIR]
+    python -m tests.validation.fit_af_model [--cinc2017 DIR] [--cv FOLDS [--splits N]]
 
 Only the **even-numbered** records of the PhysioNet/CinC 2017 subset are read (A00002,
 A00004, ...); the odd ones stay held out for ``python -m tests.validation.ec57 --cinc2017``.
@@ -41,9 +41,8 @@ from app.analysis.atrial_fibrillation import (
     run_monitor,
 )
 from app.analysis.qrs import detect_qrs
-from app.inference.beats import CONTEXT_S
 from app.inference.model import default_model
-from app.inference.streaming import streamed_labels
+from app.inference.streaming import CONTEXT_S, streamed_labels
 from drivers.wfdb.record import read_record
 from tests.validation.datasets import cinc_labels, default_data_dir
 
@@ -79,12 +78,13 @@ class Record:
     decisions: list[Decision]
 
 
-def load(directory: Path) -> list[Record]:
+def load(directory: Path, every: bool = False) -> list[Record]:
+    """The even-numbered records (all of them with ``every``), run through the monitor."""
     labels = cinc_labels(directory)
     beat_model = default_model()
     records = []
     for name in sorted(labels):
-        if int(name[1:]) % 2:
+        if int(name[1:]) % 2 and not every:
             continue
         wfdb = read_record(directory / name)
         ecg = wfdb.physical(0)
@@ -134,8 +134,11 @@ def f1_score(records: list[Record], model: AfModel) -> tuple[float, int, int, in
     return 2 * tp / max(2 * tp + fp + fn, 1), tp, fp, fn
 
 
-def fit(records: list[Record], features: int = len(FEATURES)) -> AfModel:
-    """The model over the first ``features`` of each verdict."""
+def fit(
+    records: list[Record], features: int = len(FEATURES), runs: tuple[int, ...] = RUNS
+) -> AfModel:
+    """The model over the first ``features`` of each verdict; ``runs`` are the confirm and
+    release counts tried."""
     rows = [
         (d.features[:features], r.af, 1.0 / len(r.decisions)) for r in records for d in r.decisions
     ]
@@ -145,7 +148,7 @@ def fit(records: list[Record], features: int = len(FEATURES)) -> AfModel:
     weights, intercept = fit_logistic(x, y, weight)
     base = AfModel(tuple(np.round(weights, 4).tolist()), round(intercept, 4), 0.5, 0.5, 1, 1)
     best: tuple[float, AfModel] = (-1.0, base)
-    for p_on, gap, confirm, release in itertools.product(P_ON, HYSTERESIS, RUNS, RUNS):
+    for p_on, gap, confirm, release in itertools.product(P_ON, HYSTERESIS, runs, runs):
         model = replace(
             base, p_on=p_on, p_off=round(p_on - gap, 2), confirm=confirm, release=release
         )
@@ -155,10 +158,44 @@ def fit(records: list[Record], features: int = len(FEATURES)) -> AfModel:
     return best[1]
 
 
+def cross_validate(
+    records: list[Record], features: int, folds: int, seed: int
+) -> tuple[float, int, int, int]:
+    """Pooled out-of-fold (F1, TP, FP, FN) of ``fit`` over records split at random into
+    ``folds`` (confirm = release = 1, to keep it quick): each fold scored by a model fitted
+    and thresholded on the others only."""
+    fold = np.random.default_rng(seed).permutation(len(records)) % folds
+    tp = fp = fn = 0
+    for k in range(folds):
+        train = [r for r, f in zip(records, fold, strict=True) if f != k]
+        test = [r for r, f in zip(records, fold, strict=True) if f == k]
+        _, a, b, c = f1_score(test, fit(train, features, runs=(1,)))
+        tp, fp, fn = tp + a, fp + b, fn + c
+    return 2 * tp / max(2 * tp + fp + fn, 1), tp, fp, fn
+
+
+def report_cv(directory: Path, folds: int, splits: int) -> None:
+    """Cross-validation over every record of the subset, both models, ``splits`` seeds."""
+    records = load(directory, every=True)
+    out = sys.stdout
+    out.write(f"{folds}-fold cross-validation over all {len(records)} records, F1 per split\n")
+    for title, features in (("MODEL", len(FEATURES)), ("without labels", len(UNLABELLED_FEATURES))):
+        scores = [cross_validate(records, features, folds, seed)[0] for seed in range(splits)]
+        text = " ".join(f"{score:.3f}" for score in scores)
+        out.write(
+            f"  {title:<15} mean {np.mean(scores):.3f} median {np.median(scores):.3f}: {text}\n"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cinc2017", type=Path, default=default_data_dir() / "cinc2017")
+    parser.add_argument("--cv", type=int, metavar="FOLDS", help="cross-validate instead")
+    parser.add_argument("--splits", type=int, default=9, help="random splits for --cv")
     args = parser.parse_args(argv)
+    if args.cv:
+        report_cv(args.cinc2017, args.cv, args.splits)
+        return 0
     records = load(args.cinc2017)
     out = sys.stdout
     out.write(f"{len(records)} even-numbered records, {sum(r.af for r in records)} with AF\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.analysis.atrial_fibrillation import FEATURES, AfModel, Decision
-from tests.validation.fit_af_model import Record, f1_score, fit_logistic
+from tests.validation.fit_af_model import Record, cross_validate, f1_score, fit_logistic
 
 
 def test_the_logistic_fit_recovers_known_weights() -> None:
@@ -44,3 +44,9 @@ def test_records_are_af_when_episodes_cover_half_of_them() -> None:
         Record("false", False, 3000, 100.0, verdicts(1.0, 20)),
     ]
     assert f1_score(records, model) == (0.5, 1, 1, 1)
+
+
+def test_cross_validation_pools_the_folds_out_of_fold_counts() -> None:
+    records = [Record(f"af{i}", True, 3000, 100.0, verdicts(1.0, 20)) for i in range(10)]
+    records += [Record(f"sinus{i}", False, 3000, 100.0, verdicts(0.0, 20)) for i in range(10)]
+    assert cross_validate(records, len(FEATURES), folds=5, seed=0) == (1.0, 10, 0, 0)

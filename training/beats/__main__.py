@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from training.beats.af_step import af_step_summaries
 from training.beats.card import write_card
 from training.beats.dataset import load_ds1
 from training.beats.export import export_onnx
@@ -36,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     choice = choose_weights(records, probs)
     streams = [r.streaming() for r in records]
     streaming = summarise(confusions(streams, streamed, choice.weights))
+    af_plain, af_nested, af_matrices = af_step_summaries(args.data, records, probs, choice)
     for label, summary in (
         ("grouped CV", choice.summary), ("nested", choice.nested), ("streaming", streaming),
+        ("AF step", af_plain), ("AF step, nested", af_nested),
     ):  # fmt: skip
         if summary is not None:
             v, s = summary.gross["V"], summary.gross["S"]
@@ -53,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "beat_classifier.onnx").write_bytes(blob)
     command = "python -m training.beats " + " ".join(argv if argv is not None else sys.argv[1:])
     names = [r.name for r in records]
-    matrices = confusions(records, probs, choice.weights)
-    card = write_card(blob, choice, names, matrices, command, streaming=streaming)
+    card = write_card(
+        blob, choice, names, af_matrices, command,
+        streaming=streaming, af_step=(af_plain, af_nested),
+    )  # fmt: skip
     (args.out / "beat_classifier.md").write_text(card, encoding="utf-8")
     sys.stdout.write(f"wrote {args.out / 'beat_classifier.onnx'} ({len(blob):,} bytes)\n")
     return 0

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from app.inference.beats import CONTEXT_S
 from app.inference.features import beat_features
-from app.inference.streaming import streamed_features
+from app.inference.streaming import CONTEXT_S, streamed_features
 from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
 from drivers.wfdb.record import read_record
 
@@ -45,18 +44,23 @@ class RecordBeats:
         return replace(self, features=self.streamed, valid=self.streamed_valid)
 
 
-def load_record(path: Path) -> RecordBeats:
-    """One record's MLII lead, reference beats, their AAMI labels and features."""
+def mlii(path: Path) -> tuple[npt.NDArray[np.float64], float]:
+    """A record's MLII lead (its first signal if it has none) in mV, and its rate."""
     record = read_record(path)
     index = record.header.signal_index("MLII")
-    ecg = record.physical(0 if index is None else index)
+    return record.physical(0 if index is None else index), record.fs
+
+
+def load_record(path: Path) -> RecordBeats:
+    """One record's MLII lead, reference beats, their AAMI labels and features."""
+    ecg, fs = mlii(path)
     samples, symbols = read_annotations(path, "atr").beats()
-    features, valid = beat_features(ecg, record.fs, samples.astype(np.float64))
+    features, valid = beat_features(ecg, fs, samples.astype(np.float64))
     labels = np.array([AAMI_CLASS[s] for s in symbols], dtype="<U1")
     positions = samples.astype(np.int64)
-    streamed, streamed_valid = streamed_features(ecg, record.fs, positions, STREAM_CONTEXT_S)
+    streamed, streamed_valid = streamed_features(ecg, fs, positions, STREAM_CONTEXT_S)
     return RecordBeats(
-        path.name, record.fs, positions, labels, features.astype(np.float32), valid,
+        path.name, fs, positions, labels, features.astype(np.float32), valid,
         streamed.astype(np.float32), streamed_valid,
     )  # fmt: skip
 
