@@ -227,7 +227,9 @@ class EcgAnalyzer:
         if previous is not None:
             normal = previous.beat_class is beat_class is BeatClass.NORMAL
             self._hrv.add(time, (beat.sample - previous.sample) / self.fs, normal)
-        self._af.add_beat(beat.sample, label)  # the classifier's own label, or None
+        # The classifier's label; without one in time, the shape rule's class (N, V or Q), so
+        # that a classifier that stops does not leave the AF model blind to ectopy.
+        self._af.add_beat(beat.sample, label if label is not None else beat_class.value)
         final = DetectedBeat(beat.sample, beat_class)
         self._last_classified = final
         self.resolved.append(final)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.alarms.engine import AlarmEngine
+from app.analysis.atrial_fibrillation import AfEvent
 from app.analysis.ecg_analyzer import LABEL_WAIT_S, EcgAnalyzer
 from app.analysis.morphology import BeatClass
 from app.analysis.rhythm import RhythmLabel
@@ -243,3 +244,25 @@ def test_in_atrial_fibrillation_the_classifiers_s_calls_count_as_normal() -> Non
             assert final[sample] is BeatClass.NORMAL
     before = [final[s] for s, af in zip(s_calls, in_af_then, strict=True) if not af and s in final]
     assert BeatClass.SUPRAVENTRICULAR in before
+
+
+def test_beats_without_a_label_tell_the_af_monitor_their_shape_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    analyzer = EcgAnalyzer(250.0, deferred=True)
+    seen: list[tuple[int, str | None]] = []
+    monitor = analyzer._af
+    add_beat = monitor.add_beat
+
+    def spy(sample: int, label: str | None = None) -> list[AfEvent]:
+        seen.append((sample, label))
+        return add_beat(sample, label)
+
+    monkeypatch.setattr(monitor, "add_beat", spy)
+    ecg = run("bigeminy", 60.0).waves["ECG_II"]
+    for start in range(0, ecg.size, 250):  # no labels come: the shape rule classes all
+        analyzer.feed(ecg[start : start + 250])
+    shape = {b.sample: b.beat_class.value for b in analyzer.resolved}
+    assert seen
+    assert all(label == shape[sample] for sample, label in seen)
+    assert "V" in {label for _, label in seen}
