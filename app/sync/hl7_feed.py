@@ -40,7 +40,7 @@ from app.sync.errors import ConfigError, TransientError
 from app.sync.hl7_message import HL7_KINDS, Demographics, Hl7BuildError, Hl7Config, build_message
 from app.sync.mllp import AckRejectedError, MllpClient
 from app.sync.outbox import BACKOFF_CAP, BUSY_TIMEOUT, backoff_delay
-from app.sync.running import open_record_connection
+from app.sync.running import open_on_record
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,7 @@ class FeedStore:
 
     @classmethod
     def open(cls, path: str | Path, busy_timeout: float = BUSY_TIMEOUT) -> FeedStore:
-        conn = open_record_connection(path, busy_timeout)
-        try:
-            return cls(conn)
-        except (sqlite3.DatabaseError, ConfigError) as err:  # not a record, or an old one
-            conn.close()
-            if isinstance(err, ConfigError):
-                raise
-            raise ConfigError(f"{path} is not a Vigil record: {err}") from err
+        return open_on_record(path, busy_timeout, cls)
 
     def close(self) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.sync.errors import ConfigError
-from app.sync.running import open_record_connection
+from app.sync.running import open_on_record
 
 BACKOFF_BASE = 1.0  # s: the first retry waits up to this long
 BACKOFF_CAP = 300.0  # s: no wait is longer than 5 min, so a recovered EHR is found soon
@@ -98,14 +98,7 @@ class Outbox:
     def open(
         cls, path: str | Path, busy_timeout: float = BUSY_TIMEOUT, rng: random.Random | None = None
     ) -> Outbox:
-        conn = open_record_connection(path, busy_timeout)
-        try:
-            return cls(conn, rng)
-        except (sqlite3.DatabaseError, ConfigError) as err:  # not a record, or an old one
-            conn.close()
-            if isinstance(err, ConfigError):
-                raise
-            raise ConfigError(f"{path} is not a Vigil record: {err}") from err
+        return open_on_record(path, busy_timeout, lambda conn: cls(conn, rng))
 
     def close(self) -> None:
         with self._lock:

@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from app.sync.errors import ConfigError
 
 STATUS_EVERY = 5.0  # s between status checks while running
+T = TypeVar("T")
 
 
 class Subparsers(Protocol):
@@ -42,6 +43,22 @@ def open_record_connection(path: str | Path, busy_timeout: float) -> sqlite3.Con
         conn.close()
         raise ConfigError(f"{path} is not a Vigil record: {err}") from err
     return conn
+
+
+def open_on_record(
+    path: str | Path, busy_timeout: float, build: Callable[[sqlite3.Connection], T]
+) -> T:
+    """``build`` (a store checking the record's schema) on a connection of its own to the
+    record; if the file is not a record, or an old one, the connection is closed and the
+    reason raised as a ``ConfigError``."""
+    conn = open_record_connection(path, busy_timeout)
+    try:
+        return build(conn)
+    except (sqlite3.DatabaseError, ConfigError) as err:
+        conn.close()
+        if isinstance(err, ConfigError):
+            raise
+        raise ConfigError(f"{path} is not a Vigil record: {err}") from err
 
 
 class Refused(Protocol):
