@@ -182,10 +182,13 @@ def final_probability(label: str | None, model: AfModel = MODEL) -> float:
 def test_irregularity_the_classifier_calls_ectopic_is_less_likely_af() -> None:
     normal = final_probability("N")
     assert normal > MODEL.p_on
-    # All S costs 2.5 on the logit, all V 4.5 (MODEL's weights): ectopy lowers, never flips
-    # the sign of, the evidence of the rhythm itself.
-    assert final_probability("S") < 0.5 * normal
-    assert final_probability("V") < 0.1 * normal
+    # All S (all V) adds exactly s_share's (v_share's) weight to the logit, and both weights
+    # are negative: ectopy lowers the evidence of the rhythm itself.
+    for label, feature in (("S", "s_share"), ("V", "v_share")):
+        weight = MODEL.weights[FEATURES.index(feature)]
+        assert weight < -1.0
+        expected = 1.0 / (1.0 + math.exp(-(math.log(normal / (1.0 - normal)) + weight)))
+        assert final_probability(label) == pytest.approx(expected, rel=1e-9)
     # Beats it cannot judge, or labels that never came, say nothing either way.
     assert final_probability("Q") == final_probability(None) == normal
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from training.beats.af_step import af_step_summaries
+from training.beats.af_step import final_call_table
 from training.beats.card import write_card
 from training.beats.dataset import load_ds1
 from training.beats.export import export_onnx
@@ -34,13 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     records = load_ds1(args.data)
     probs, streamed = cross_validate(records, args.jobs)
-    choice = choose_weights(records, probs)
+    table = final_call_table(args.data, records, probs, args.jobs)
+    choice = choose_weights(records, table)
+    model_only = summarise(confusions(records, probs, choice.weights))
     streams = [r.streaming() for r in records]
     streaming = summarise(confusions(streams, streamed, choice.weights))
-    af_plain, af_nested, af_matrices = af_step_summaries(args.data, records, probs, choice)
     for label, summary in (
-        ("grouped CV", choice.summary), ("nested", choice.nested), ("streaming", streaming),
-        ("AF step", af_plain), ("AF step, nested", af_nested),
+        ("classify_beats", choice.summary), ("classify_beats, nested", choice.nested),
+        ("model only", model_only), ("model only, streaming", streaming),
     ):  # fmt: skip
         if summary is not None:
             v, s = summary.gross["V"], summary.gross["S"]
@@ -56,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "beat_classifier.onnx").write_bytes(blob)
     command = "python -m training.beats " + " ".join(argv if argv is not None else sys.argv[1:])
     names = [r.name for r in records]
+    matrices = [table[tuple(choice.weights.tolist())][name] for name in names]
     card = write_card(
-        blob, choice, names, af_matrices, command,
-        streaming=streaming, af_step=(af_plain, af_nested),
-    )  # fmt: skip
+        blob, choice, names, matrices, command, model_only=model_only, streaming=streaming
+    )
     (args.out / "beat_classifier.md").write_text(card, encoding="utf-8")
     sys.stdout.write(f"wrote {args.out / 'beat_classifier.onnx'} ({len(blob):,} bytes)\n")
     return 0

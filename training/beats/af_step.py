@@ -1,9 +1,9 @@
-"""The AF step of ``classify_beats`` scored in the grouped CV: S calls inside AF become N.
+"""The AF step of ``classify_beats`` in the grouped CV: S calls inside AF become N.
 
 ``app.inference.beats.normal_in_af`` drives the AF monitor through the record with the
 model's calls and makes the S calls inside the AF it finds N. Here the same function runs on
-the out-of-fold calls, with the multipliers the other rows use: the shipped ones for the plain
-row, each fold's own for the nested row, so both rows read as the runtime would call them.
+the out-of-fold calls for every multiplier pair of the grid, so that the multipliers are
+chosen (and the card scored) on what the runtime returns.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from joblib import Parallel, delayed
 
 from app.inference.beats import normal_in_af
 from training.beats.dataset import RecordBeats, mlii
-from training.beats.fit import Choice, decide, fold_of
-from training.beats.metrics import Summary, confusion, summarise
+from training.beats.fit import Table, Weights, decide, weight_grid
+from training.beats.metrics import confusion
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -26,22 +27,35 @@ def final_calls(
 ) -> npt.NDArray[np.str_]:
     """The record's calls as ``classify_beats`` makes them: the model's, then the AF step."""
     ecg, fs = mlii(directory / record.name)
-    calls = decide(probs, record.valid, weights)
-    return normal_in_af(ecg, fs, record.samples, calls)
+    return _after_af_step(ecg, fs, record, probs, weights)
 
 
-def af_step_summaries(
-    directory: Path, records: list[RecordBeats], probs: dict[str, FloatArray], choice: Choice
-) -> tuple[Summary, Summary | None, list[np.ndarray]]:
-    """(plain summary, nested summary, per-record plain matrices) with the AF step."""
-    plain: list[np.ndarray] = []
-    nested: list[np.ndarray] = []
-    folds = fold_of(records)
-    for r in records:
-        calls = final_calls(directory, r, probs[r.name], choice.weights)
-        plain.append(confusion(r.labels[r.scored], calls[r.scored]))
-        if choice.fold_weights:
-            weights = np.array(choice.fold_weights[folds[r.name]])
-            calls = final_calls(directory, r, probs[r.name], weights)
-            nested.append(confusion(r.labels[r.scored], calls[r.scored]))
-    return summarise(plain), summarise(nested) if nested else None, plain
+def final_call_table(
+    directory: Path, records: list[RecordBeats], probs: dict[str, FloatArray], jobs: int = 1
+) -> Table:
+    """For every multiplier pair of the grid, each record's EC57 matrix of its out-of-fold
+    calls after the AF step, over the scored beats."""
+    rows = Parallel(n_jobs=jobs)(
+        delayed(_record_matrices)(directory, r, probs[r.name]) for r in records
+    )
+    return {
+        weights: {r.name: row[weights] for r, row in zip(records, rows, strict=True)}
+        for weights in weight_grid()
+    }
+
+
+def _record_matrices(
+    directory: Path, record: RecordBeats, probs: FloatArray
+) -> dict[Weights, np.ndarray]:
+    ecg, fs = mlii(directory / record.name)
+    out = {}
+    for weights in weight_grid():
+        calls = _after_af_step(ecg, fs, record, probs, np.array(weights))
+        out[weights] = confusion(record.labels[record.scored], calls[record.scored])
+    return out
+
+
+def _after_af_step(
+    ecg: FloatArray, fs: float, record: RecordBeats, probs: FloatArray, weights: FloatArray
+) -> npt.NDArray[np.str_]:
+    return normal_in_af(ecg, fs, record.samples, decide(probs, record.valid, weights))

@@ -22,8 +22,10 @@ SEED = 20240606
 FOLDS = 11  # two DS1 records left out per fold
 KEEP_ONE_NORMAL_IN = 4
 # Grid of multipliers on the S and V probabilities, chosen by grouped CV (see choose_weights).
-S_WEIGHTS = (0.5, 0.75, 1.0, 1.5, 2.0)
-V_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
+S_WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0)
+V_WEIGHTS = (0.1, 0.15, 0.25, 0.5, 1.0)
+# The issue's held-out targets, gross Se and +P in %: the multipliers aim at all four at once.
+TARGETS = {"V": (90.0, 90.0), "S": (75.0, 50.0)}
 # Also train on the same beats' features as the streaming worker computes them (dataset.
 # STREAM_CONTEXT_S). Off: in grouped CV (60-s contexts) it did not close the streaming gap
 # (streamed VEB 90.0/80.3 → 90.4/82.5, SVEB 51.1/48.8 → 48.3/49.3) and cost whole-record SVEB
@@ -119,49 +121,63 @@ def confusions(
     return out
 
 
+Weights = tuple[float, ...]  # the N, S, V, F multipliers
+Table = dict[Weights, dict[str, np.ndarray]]  # per multipliers, per record: final calls' matrix
+
+
+def weight_grid() -> list[Weights]:
+    return [
+        tuple(1.0 if c in "NF" else s if c == "S" else v for c in CLASSES)
+        for s, v in product(S_WEIGHTS, V_WEIGHTS)
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     weights: FloatArray
     summary: Summary  # optimistic: the weights chosen on the same predictions
     objective: float
     nested: Summary | None = None  # each fold scored with weights chosen without it
-    fold_weights: tuple[tuple[float, ...], ...] = ()
+    fold_weights: tuple[Weights, ...] = ()
 
 
-def choose_weights(records: list[RecordBeats], probs: dict[str, FloatArray]) -> Choice:
-    """The S and V multipliers that maximise the mean of the gross VEB and SVEB F1 scores on
-    the out-of-fold predictions (the ones shipped), with two reports: the optimistic one (the
+def choose_weights(records: list[RecordBeats], table: Table) -> Choice:
+    """The S and V multipliers whose out-of-fold calls (``table``: the EC57 matrices of every
+    record's calls, as ``classify_beats`` makes them, for every multiplier pair of the grid)
+    come nearest to all four targets: the largest worst margin, in points, of gross VEB and
+    SVEB Se and +P over ``TARGETS`` (the shipped ones). Two reports: the optimistic one (the
     same predictions) and the nested one, where each fold's records are scored with the
-    multipliers chosen on the other folds' predictions only."""
-    best = _best_weights(records, probs)
+    multipliers chosen on the other folds' records only."""
+    best = _best_weights(records, table)
     folds = fold_of(records)
-    matrices: list[np.ndarray] = []
     chosen = []
+    nested: dict[str, np.ndarray] = {}
     for k in range(FOLDS):
         others = [r for r in records if folds[r.name] != k]
-        weights = _best_weights(others, probs).weights
-        chosen.append(tuple(float(w) for w in weights))
-        matrices += confusions([r for r in records if folds[r.name] == k], probs, weights)
-    # Back in the records' order, for the per-record reading of the nested figures.
-    order = [r.name for k in range(FOLDS) for r in records if folds[r.name] == k]
-    by_name = dict(zip(order, matrices, strict=True))
-    nested = summarise([by_name[r.name] for r in records])
-    return Choice(best.weights, best.summary, best.objective, nested, tuple(chosen))
+        weights = tuple(float(w) for w in _best_weights(others, table).weights)
+        chosen.append(weights)
+        nested.update({r.name: table[weights][r.name] for r in records if folds[r.name] == k})
+    summary = summarise([nested[r.name] for r in records])
+    return Choice(best.weights, best.summary, best.objective, summary, tuple(chosen))
 
 
-def _best_weights(records: list[RecordBeats], probs: dict[str, FloatArray]) -> Choice:
+def _best_weights(records: list[RecordBeats], table: Table) -> Choice:
     best: Choice | None = None
-    for s, v in product(S_WEIGHTS, V_WEIGHTS):
-        weights = np.array([1.0 if c in "NF" else s if c == "S" else v for c in CLASSES])
-        summary = summarise(confusions(records, probs, weights))
-        objective = (_f1(summary, "V") + _f1(summary, "S")) / 2.0
+    for weights in weight_grid():
+        summary = summarise([table[weights][r.name] for r in records])
+        objective = _worst_margin(summary)
         if best is None or objective > best.objective + 1e-12:
-            best = Choice(weights, summary, objective)
+            best = Choice(np.array(weights), summary, objective)
     if best is None:
         raise ValueError("empty weight grid")
     return best
 
 
-def _f1(summary: Summary, target: str) -> float:
-    c = summary.gross[target]
-    return 2.0 * c.tp / (2.0 * c.tp + c.fp + c.fn) if c.tp else 0.0
+def _worst_margin(summary: Summary) -> float:
+    """The smallest of the four margins over TARGETS (points; negative when short), with
+    their sum a thousand times weaker to break ties."""
+    margins = []
+    for target, (se, ppv) in TARGETS.items():
+        c = summary.gross[target]
+        margins += [100.0 * (c.se or 0.0) - se, 100.0 * (c.ppv or 0.0) - ppv]
+    return min(margins) + 1e-3 * sum(margins)
