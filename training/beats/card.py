@@ -15,6 +15,7 @@ from training.beats.fit import FOLDS, KEEP_ONE_NORMAL_IN, TARGETS, TRAIN_ON_STRE
 from training.beats.metrics import Summary, counts, percent, summarise
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "skl2onnx", "onnx", "onnxruntime")
+ECTOPY = {"V": "VEB", "S": "SVEB"}  # EC57's names of the classes scored
 
 
 def write_card(
@@ -33,7 +34,7 @@ def write_card(
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     strict = summarise(matrices, strict=True)
     weights = ", ".join(f"{c} × {w:g}" for c, w in zip("NSVF", choice.weights, strict=True))
-    targets = ", ".join(f"{name}EB {se:g} / {ppv:g}" for name, (se, ppv) in TARGETS.items())
+    targets = ", ".join(f"{ECTOPY[c]} {se:g} / {ppv:g}" for c, (se, ppv) in TARGETS.items())
     nested = [] if choice.nested is None else [
         _row("gross, nested (EC57)", choice.nested),
         _average_row("average, nested (EC57)", choice.nested),
