@@ -11,7 +11,15 @@ import numpy as np
 
 from app.inference.features import FEATURE_NAMES, FEATURE_VERSION
 from training.beats.dataset import STREAM_CONTEXT_S
-from training.beats.fit import FOLDS, KEEP_ONE_NORMAL_IN, TARGETS, TRAIN_ON_STREAMED, Choice
+from training.beats.fit import (
+    FOLDS,
+    KEEP_ONE_NORMAL_IN,
+    S_WEIGHTS,
+    TARGETS,
+    TRAIN_ON_STREAMED,
+    V_WEIGHTS,
+    Choice,
+)
 from training.beats.metrics import Summary, counts, percent, summarise
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "skl2onnx", "onnx", "onnxruntime")
@@ -83,7 +91,8 @@ def write_card(
         "ONNX metadata). `classify_beats` then makes the S calls inside atrial fibrillation "
         "N (`normal_in_af`: the AF monitor driven through the record with the model's calls; "
         "MIT-BIH labels beats in AF N). The multipliers were chosen by grouped CV on those "
-        "final calls, over S × 0.5–3 and V × 0.1–1: the pair whose gross VEB and SVEB Se "
+        f"final calls, over S × {min(S_WEIGHTS):g}–{max(S_WEIGHTS):g} and "
+        f"V × {min(V_WEIGHTS):g}–{max(V_WEIGHTS):g}: the pair whose gross VEB and SVEB Se "
         f"and +P come nearest all four targets at once ({targets}; the largest worst "
         "margin).",
         "",
