@@ -9,7 +9,13 @@ from importlib.metadata import version
 
 import numpy as np
 
-from app.inference.features import FEATURE_NAMES, FEATURE_VERSION
+from app.inference.features import (
+    CLUSTER_AMPLITUDE,
+    CLUSTER_BEATS,
+    CLUSTER_MATCH,
+    FEATURE_NAMES,
+    FEATURE_VERSION,
+)
 from training.beats.dataset import STREAM_CONTEXT_S
 from training.beats.fit import (
     FOLDS,
@@ -106,9 +112,12 @@ def write_card(
         "amplitude; its QRS difference from the record's median (dominant) beat; "
         "correlations, QRS width, area, slope and energy ratios and polarity against the "
         "dominant beat; P-wave energy (−250 to −120 ms) against the dominant beat's and the "
-        "mean P-segment correlation of the 20 preceding beats. Record-level statistics are "
-        "over what the caller passes (the whole record, or the recent context when "
-        "streaming).",
+        "mean P-segment correlation of the 20 preceding beats; the beat's morphology "
+        f"cluster (the beats within {CLUSTER_BEATS} either side whose QRS matches it: "
+        f"correlation ≥ {CLUSTER_MATCH:g}, amplitude within × {CLUSTER_AMPLITUDE:g}–"
+        f"{1 / CLUSTER_AMPLITUDE:.2f}), its share of those beats, their median RR ratios and "
+        "the share of them that came early. Record-level statistics are over what the "
+        "caller passes (the whole record, or the recent context when streaming).",
         "",
         "## Evaluation: grouped cross-validation inside DS1",
         "",
@@ -149,13 +158,14 @@ def write_card(
         "- The plain rows' multipliers were chosen on the same out-of-fold predictions "
         "that are reported (optimistic); the nested rows are the fairer estimate. The V "
         "multiplier is the least stable choice: a fold whose other records hold few V false "
-        "positives (108 and 203 hold most of them) picks a larger one (see the fold "
+        "positives picks a larger one: the fold that holds out 108 and 203 (see the fold "
         "choices), which is most of the gap between the nested and the plain VEB +P.",
         "- Streaming (the worker's per-bed context) differs from whole-record features: "
         "the record-level statistics come from the context only; see the streaming rows.",
         "- Atrial fibrillation and very noisy records (201, 203) are where S false positives "
-        "come from before the AF step; record 108 (large P waves, noise) draws V false "
-        "positives. The AF step costs about 0.5 ms per beat (the AF monitor), ten times the "
+        "come from before the AF step; they (AF with aberrant conduction, noise) and 108 "
+        "(large P waves, noise) draw most V false positives. The AF step costs about "
+        "0.5 ms per beat (the AF monitor), ten times the "
         "model's own cost; the inference worker does not run it (the station's analysis "
         "makes S calls N while its own AF monitor is in AF).",
         "- Trained on MLII at 360 Hz; other leads and rates are resampled to the same 10-ms "
