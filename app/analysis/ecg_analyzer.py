@@ -205,6 +205,11 @@ class EcgAnalyzer:
             if label is None:
                 self.fallbacks += 1
             cls = AI_CLASSES.get(label or "", beat.beat_class)
+            if cls is BeatClass.SUPRAVENTRICULAR and beat.beat_class is BeatClass.VENTRICULAR:
+                # A wide beat unlike the dominant one is ventricular until shown otherwise:
+                # the model calls the first beats of some VT runs S (aberrant SVT), which
+                # would delay the VT alarm.
+                cls = BeatClass.VENTRICULAR
             if cls is BeatClass.SUPRAVENTRICULAR and self._af.in_af:
                 cls = BeatClass.NORMAL  # in AF every beat is early or late (normal_in_af)
             if beat.beat_class is BeatClass.VENTRICULAR and self._ventricular_rhythm():

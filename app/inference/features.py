@@ -385,11 +385,14 @@ def _cluster_features(
     within CLUSTER_BEATS either side, in the same context, whose QRS matches this beat's
     (correlation and amplitude), and over those matching beats (itself included) the median
     of ``timing``'s two columns (pre_local, post_pre) and the share that came early."""
-    n, pad, width = qrs.shape[0], CLUSTER_BEATS, 2 * CLUSTER_BEATS + 1
     chosen = np.flatnonzero(keep)
     out = np.zeros((chosen.size, len(CLUSTER_NAMES)))
     if not chosen.size:
         return out
+    # No context reaches further than its own size: short (streamed) contexts need a
+    # narrower window, and beats outside a beat's context are never compared anyway.
+    pad = min(CLUSTER_BEATS, int(sizes.max()) - 1)
+    width = 2 * pad + 1
     # Single precision: the model sees float32 features, and it halves the memory traffic.
     qrs = qrs.astype(np.float32)
     ptp = np.ptp(qrs, axis=1) if qrs.size else np.zeros(0, dtype=np.float32)
@@ -406,12 +409,14 @@ def _cluster_features(
     post_pre_near = sliding_window_view(np.pad(timing[:, 1], pad), width)
     span = np.arange(width)
     done = 0
-    for lo in range(0, n, CLUSTER_CHUNK):
-        beats = chosen[(chosen >= lo) & (chosen < lo + CLUSTER_CHUNK)]
-        if not beats.size:
-            continue
-        # One matrix product per block of beats: each chosen beat against its neighbourhood.
-        gram = unit[beats] @ unit_pad[lo : min(lo + CLUSTER_CHUNK, n) + 2 * pad].T
+    while done < chosen.size:
+        # A block: up to CLUSTER_CHUNK chosen beats lying within 4 CLUSTER_CHUNK beats, so
+        # a few beats wanted from many short contexts take one block, and memory stays
+        # bounded. One matrix product per block: each beat against its neighbourhood.
+        lo = int(chosen[done])
+        stop = int(np.searchsorted(chosen, lo + 4 * CLUSTER_CHUNK))
+        beats = chosen[done : min(done + CLUSTER_CHUNK, stop)]
+        gram = unit[beats] @ unit_pad[lo : int(beats[-1]) + 1 + 2 * pad].T
         corr = sliding_window_view(gram, width, axis=1)[np.arange(beats.size), beats - lo]
         neighbour, amplitude = ptp_near[beats], ptp[beats, None]
         match = corr >= CLUSTER_MATCH

@@ -114,6 +114,29 @@ def test_deferred_beats_take_the_classifiers_class_in_beat_order() -> None:
     assert analyzer.fallbacks == fallbacks
 
 
+def test_a_wide_beat_the_classifier_calls_s_counts_as_ventricular() -> None:
+    """Wide-complex beats are ventricular until shown otherwise: an S label on a beat the
+    shape rule calls V (the first beats of a VT run) becomes V; narrow S beats stay S."""
+    analyzer = EcgAnalyzer(250.0, deferred=True)
+    sim = run("vt", 40.0)
+    ecg = sim.waves["ECG_II"][: round(250 * 31.5)]  # VT begins at 30 s
+    for start in range(0, ecg.size, 62):  # as a driver delivers it, a quarter second at a time
+        analyzer.feed(ecg[start : start + 62])
+    waiting = analyzer.awaiting_labels
+    shape = {b.sample: b.beat_class for b in analyzer.beats}
+    kinds = {shape[s] for s in waiting}
+    assert {BeatClass.NORMAL, BeatClass.VENTRICULAR} <= kinds
+    analyzer.resolve(waiting, ["S"] * len(waiting))
+    final = {b.sample: b.beat_class for b in analyzer.resolved}
+    for sample in waiting:
+        expected = (
+            BeatClass.VENTRICULAR
+            if shape[sample] is BeatClass.VENTRICULAR
+            else BeatClass.SUPRAVENTRICULAR
+        )
+        assert final[sample] is expected
+
+
 def test_a_beat_without_a_label_in_time_falls_back_to_the_shape_rule() -> None:
     analyzer = EcgAnalyzer(250.0, deferred=True)
     sim = run("normal", 30.0)

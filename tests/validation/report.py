@@ -167,7 +167,7 @@ def write_af_table(results: Sequence[BeatRecord], out: TextIO) -> Summary:
     out.write(
         f"False AF in the {len(free)} records without reference AF: {false_s:.1f} s over "
         f"{free_h:.2f} h.\nCPU: {cpu / max(hours, 1e-9):.2f} s per hour of ECG for "
-        "af_episodes (including its own QRS detection).\n\n"
+        "af_episodes (including its own QRS detection and beat labelling).\n\n"
     )
     return {
         "gross_whole": af_rates(whole),
@@ -200,7 +200,7 @@ def write_cinc_table(results: Sequence[CincRecord], out: TextIO) -> Summary:
     out.write(
         f"\nCPU: {cpu:.1f} s for {len(results)} records ({hours:.2f} h of ECG): "
         f"{cpu / max(hours, 1e-9):.2f} s per hour, {1000 * cpu / max(len(results), 1):.1f} ms "
-        "per record, af_episodes including its QRS detection.\n"
+        "per record, af_episodes including its QRS detection and beat labelling.\n"
     )
     summary["cpu_s_per_hour"] = cpu / hours if hours else None
     return summary
