@@ -395,7 +395,7 @@ def _cluster_features(
     width = 2 * pad + 1
     # Single precision: the model sees float32 features, and it halves the memory traffic.
     qrs = qrs.astype(np.float32)
-    ptp = np.ptp(qrs, axis=1) if qrs.size else np.zeros(0, dtype=np.float32)
+    ptp = np.ptp(qrs, axis=1)
     centred = qrs - qrs.mean(axis=1, keepdims=True)
     unit = centred / np.maximum(np.linalg.norm(centred, axis=1), np.float32(TINY))[:, None]
     start = np.repeat(np.cumsum(sizes) - sizes, sizes)
