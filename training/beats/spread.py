@@ -48,12 +48,16 @@ def spread(rows: Sequence[Row]) -> tuple[Row, Row, Row]:
     return median, low, high
 
 
+def cells(row: Row) -> str:
+    return " | ".join(f"{x:.1f}" for x in row)
+
+
 def table(title: str, labels: Sequence[str], rows: Sequence[Row]) -> str:
     median, low, high = spread(rows)
     lines = [f"\n{title}\n", f"| seed | {' | '.join(COLUMNS)} |", "|---|" + "---:|" * 4]
     for label, row in zip(labels, rows, strict=True):
-        lines.append(f"| {label} | " + " | ".join(f"{x:.1f}" for x in row) + " |")
-    lines.append("| median | " + " | ".join(f"{x:.1f}" for x in median) + " |")
+        lines.append(f"| {label} | {cells(row)} |")
+    lines.append(f"| median | {cells(median)} |")
     lines.append(
         "| range | " + " | ".join(f"{a:.1f}–{b:.1f}" for a, b in zip(low, high, strict=True)) + " |"
     )
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         plain.append(gross(choice.summary))
         nested.append(gross(choice.nested))
         at_shipped.append(gross(summarise([calls[shipped][r.name] for r in records])))
-        sys.stdout.write(f"seed {seed}: plain {plain[-1]}, nested {nested[-1]}\n")
+        sys.stdout.write(f"seed {seed}: plain {cells(plain[-1])}; nested {cells(nested[-1])}\n")
         sys.stdout.flush()
     sys.stdout.write(table("Plain (multipliers chosen on all folds)", labels, plain))
     sys.stdout.write(table("Nested", labels, nested))
