@@ -80,7 +80,7 @@ def cross_validate(
     folds = fold_of(records)
     beat_fold = np.array([folds[records[g].name] for g in group])
     results = Parallel(n_jobs=jobs)(
-        delayed(_fold)(x, y, beat_fold, (k, seed), [r for r in records if folds[r.name] == k])
+        delayed(_fold)(x, y, beat_fold, k, [r for r in records if folds[r.name] == k], seed=seed)
         for k in range(FOLDS)
     )
     whole = {name: probs for fold, _ in results for name, probs in fold.items()}
@@ -102,10 +102,11 @@ def _fold(
     x: np.ndarray,
     y: np.ndarray,
     beat_fold: np.ndarray,
-    fold_seed: tuple[int, int],
+    k: int,
     held_out: list[RecordBeats],
+    *,
+    seed: int,
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-    k, seed = fold_seed
     train = beat_fold != k
     model = fit(x[train], y[train], seed + k, seed)
     whole = {r.name: np.asarray(model.predict_proba(r.features)) for r in held_out}

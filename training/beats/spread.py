@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.inference.model import MODEL_PATH, load_model
+from app.inference.model import load_model
 from training.beats.af_step import final_call_table
 from training.beats.dataset import load_ds1
 from training.beats.fit import SEED, Weights, choose_weights, cross_validate
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 2:
         parser.error("--seeds must be at least 2")
-    shipped: Weights = tuple(float(w) for w in load_model(MODEL_PATH).weights)
+    shipped: Weights = tuple(float(w) for w in load_model().weights)
     records = load_ds1(args.data)
     labels: list[str] = []
     plain: list[Row] = []
