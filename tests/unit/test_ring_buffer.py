@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -143,8 +144,15 @@ def test_concurrent_writer_and_reader_see_consistent_snapshots() -> None:
 
     thread = threading.Thread(target=writer, name="ring-writer")
     thread.start()
+    # Read until both enough reads were made and the writer has wrapped the buffer many
+    # times: on an idle machine the reader can finish its reads before the writer runs.
+    deadline = time.monotonic() + 60.0
+    reads = 0
     try:
-        for _ in range(reads_wanted):
+        while reads < reads_wanted or buf.stats.received <= 10_000:
+            if time.monotonic() > deadline:
+                break  # the assertions below then say what was missing
+            reads += 1
             # A snapshot of the newest samples, and a span, then a range read that returns
             # the span it was taken from.
             latest = buf.span()
