@@ -8,6 +8,8 @@ other seeds (the first is the shipped model's) and reports, per seed and as medi
 the card's plain and nested gross figures and the figures at the shipped multipliers.
 
     python -m training.beats.spread --data /work/shared/data/mitdb --seeds 5 --jobs 2
+
+``--folds 22`` leaves one record out per fold instead of the card's two.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from pathlib import Path
 from app.inference.model import load_model
 from training.beats.af_step import final_call_table
 from training.beats.dataset import load_ds1
-from training.beats.fit import SEED, Weights, choose_weights, cross_validate
+from training.beats.fit import FOLDS, SEED, Weights, choose_weights, cross_validate
 from training.beats.metrics import Summary, summarise
 
-SEED_STEP = 1000  # seeds SEED, SEED + 1000, …: fold k of seed s draws with s + k (k < 11)
+SEED_STEP = 1000  # seeds SEED, SEED + 1000, …: fold k of seed s draws with s + k (k < 22)
 COLUMNS = ("VEB Se", "VEB +P", "SVEB Se", "SVEB +P")
 Row = tuple[float, ...]  # gross percentages in COLUMNS order
 
@@ -68,20 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.beats.spread", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="folder of the MIT-BIH records")
     parser.add_argument("--seeds", type=int, default=5, help="how many seeds (≥ 2)")
+    parser.add_argument("--folds", type=int, default=FOLDS, help="records dealt into this many")
     parser.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel")
     args = parser.parse_args(argv)
     if args.seeds < 2:
         parser.error("--seeds must be at least 2")
     shipped: Weights = tuple(float(w) for w in load_model().weights)
     records = load_ds1(args.data)
+    if not 2 <= args.folds <= len(records):
+        parser.error(f"--folds must be between 2 and {len(records)}")
     labels: list[str] = []
     plain: list[Row] = []
     nested: list[Row] = []
     at_shipped: list[Row] = []
     for seed in seeds(args.seeds):
-        probs, _ = cross_validate(records, args.jobs, seed)
+        probs, _ = cross_validate(records, args.jobs, seed, args.folds)
         calls = final_call_table(args.data, records, probs, args.jobs)
-        choice = choose_weights(records, calls)
+        choice = choose_weights(records, calls, args.folds)
         if choice.nested is None:
             raise RuntimeError("choose_weights returned no nested report")
         labels.append(f"{seed} (S × {choice.weights[1]:g}, V × {choice.weights[2]:g})")
