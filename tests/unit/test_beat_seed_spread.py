@@ -3,11 +3,14 @@ it varies are what the seeds control (same seeds, same model; another seed, anot
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from training.beats.fit import SEED, fit
 from training.beats.metrics import LABELS, summarise
-from training.beats.spread import SEED_STEP, gross, seeds, spread, table
+from training.beats.spread import SEED_STEP, gross, main, seeds, spread, table
 
 N, S, V = (LABELS.index(c) for c in "NSV")
 
@@ -50,3 +53,13 @@ def test_a_seed_changes_the_model_and_the_same_seeds_rebuild_it() -> None:
     np.testing.assert_array_equal(fit(x, y, 1, 5).predict_proba(probe), first)
     assert not np.allclose(fit(x, y, 1, 6).predict_proba(probe), first)
     assert not np.allclose(fit(x, y, 2, 5).predict_proba(probe), first)
+
+
+@pytest.mark.parametrize("folds", ["1", "23"])
+def test_a_fold_count_outside_two_to_the_records_is_refused_before_loading(
+    folds: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data", str(tmp_path / "absent"), "--folds", folds])
+    assert stopped.value.code == 2
+    assert "--folds must be between 2 and 22" in capsys.readouterr().err

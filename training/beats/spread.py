@@ -22,7 +22,7 @@ from pathlib import Path
 
 from app.inference.model import load_model
 from training.beats.af_step import final_call_table
-from training.beats.dataset import load_ds1
+from training.beats.dataset import DS1, load_ds1
 from training.beats.fit import FOLDS, SEED, Weights, choose_weights, cross_validate
 from training.beats.metrics import Summary, summarise
 
@@ -75,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 2:
         parser.error("--seeds must be at least 2")
+    if not 2 <= args.folds <= len(DS1):
+        parser.error(f"--folds must be between 2 and {len(DS1)}")
     shipped: Weights = tuple(float(w) for w in load_model().weights)
     records = load_ds1(args.data)
-    if not 2 <= args.folds <= len(records):
-        parser.error(f"--folds must be between 2 and {len(records)}")
     labels: list[str] = []
     plain: list[Row] = []
     nested: list[Row] = []
