@@ -59,9 +59,11 @@ things, all causal:
 Both models were fitted by ``python -m tests.validation.fit_af_model`` on the even-numbered
 records of the PhysioNet/CinC 2017 subset only (Newton's method, ridge 1 on standardised
 features, each record weighing the same), their beats labelled by the shipped beat classifier
-as the inference worker labels them; the thresholds were chosen on the same half. That script
-re-derives every number above; a new beat classifier needs ``MODEL`` refitted
-(``BEAT_MODEL_SHA256`` names the one it was fitted with). The odd half is held out:
+as the inference worker labels them, at ``LABEL_MULTIPLIERS`` (not the beat calls' own
+multipliers); the thresholds were chosen on the same half. That script re-derives every number
+above; a beat classifier with new trees needs ``MODEL`` refitted (``BEAT_MODEL_SHA256`` names
+the one it was fitted with; refitted after the decision multipliers alone changed, it gave the
+same weights). The odd half is held out:
 ``python -m tests.validation.ec57 --cinc2017 DIR`` reports both halves.
 
 Real-time use (``QrsDetector`` and ``AfMonitor`` on one bed's ECG stream)::
@@ -90,6 +92,7 @@ from scipy import signal
 from app.analysis.af_features import (
     EPS,
     FEATURES,
+    LABEL_MULTIPLIERS,
     UNLABELLED_FEATURES,
     AfModel,
     ectopy_shares,
@@ -148,7 +151,7 @@ MODEL = AfModel(  # with the beat classifier's labels (s_share, v_share)
     release=1,
 )
 # The beat classifier whose labels MODEL was fitted on (resources/models/beat_classifier.md).
-BEAT_MODEL_SHA256 = "62764c6e44844eb15de89a74f5025a7c62204787e261646b50387c11a2c16f1a"
+BEAT_MODEL_SHA256 = "2d4158447fd6f8e03c842c6ba8693151a7d6f4bdab3aac3096a85f8e698aeb53"
 MODEL_WITHOUT_LABELS = AfModel(  # when no beat classifier runs
     weights=(0.7251, 4.0547, 0.2893, -5.1419, -0.4982, -1.2359, -0.84, 2.7943),
     intercept=-10.8674,
@@ -415,7 +418,7 @@ def af_episodes(ecg: npt.ArrayLike, fs: float) -> list[tuple[int, int]]:
     beats = detect_qrs(x, rate)
     try:
         labels: npt.NDArray[np.str_] | None = streamed_labels(
-            default_model(), x, rate, beats, CONTEXT_S
+            default_model(), x, rate, beats, CONTEXT_S, multipliers=LABEL_MULTIPLIERS
         )
         model = MODEL
     except ModelUnavailableError:

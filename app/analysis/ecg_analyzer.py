@@ -79,7 +79,7 @@ class EcgAnalyzer:
         self.deferred = deferred
         self._wait = round(LABEL_WAIT_S * fs)
         self._unresolved: deque[DetectedBeat] = deque()
-        self._labels: dict[int, str] = {}
+        self._labels: dict[int, tuple[str, str]] = {}  # sample: (beat label, AF label)
         self._last_classified: DetectedBeat | None = None
         self.fallbacks = 0  # deferred beats the shape rule decided (no label in time)
         self.resolved: deque[DetectedBeat] = deque(maxlen=BEATS_KEPT)  # final classes
@@ -184,14 +184,19 @@ class EcgAnalyzer:
         """Samples of the beats still waiting for the classifier, oldest first."""
         return [b.sample for b in self._unresolved]
 
-    def resolve(self, samples: npt.ArrayLike, labels: npt.ArrayLike) -> list[RhythmEvent]:
-        """The classifier's labels for some beats; the classes that are now final count, in
-        beat order."""
+    def resolve(
+        self, samples: npt.ArrayLike, labels: npt.ArrayLike, af_labels: npt.ArrayLike | None = None
+    ) -> list[RhythmEvent]:
+        """The classifier's labels for some beats, and its labels at the AF monitor's
+        multipliers (``Calls.af``; the same labels when not given); the classes that are now
+        final count, in beat order."""
+        beat_labels = np.asarray(labels).tolist()
+        af = beat_labels if af_labels is None else np.asarray(af_labels).tolist()
         waiting = {b.sample for b in self._unresolved}
-        for sample, label in zip(np.asarray(samples).tolist(), np.asarray(labels).tolist(),
-                                 strict=True):  # fmt: skip
+        for sample, label, af_label in zip(np.asarray(samples).tolist(), beat_labels, af,
+                                           strict=True):  # fmt: skip
             if int(sample) in waiting:
-                self._labels[int(sample)] = str(label)
+                self._labels[int(sample)] = (str(label), str(af_label))
         return self._release()
 
     def _release(self) -> list[RhythmEvent]:
@@ -199,11 +204,12 @@ class EcgAnalyzer:
         now = self._qrs.samples_seen
         while self._unresolved:
             beat = self._unresolved[0]
-            label = self._labels.pop(beat.sample, None)
-            if label is None and now - beat.sample < self._wait:
+            labelled = self._labels.pop(beat.sample, None)
+            if labelled is None and now - beat.sample < self._wait:
                 break
-            if label is None:
+            if labelled is None:
                 self.fallbacks += 1
+            label, af_label = labelled if labelled is not None else (None, None)
             cls = AI_CLASSES.get(label or "", beat.beat_class)
             if cls is BeatClass.SUPRAVENTRICULAR and beat.beat_class is BeatClass.VENTRICULAR:
                 # A wide beat unlike the dominant one is ventricular until shown otherwise:
@@ -215,7 +221,7 @@ class EcgAnalyzer:
             if beat.beat_class is BeatClass.VENTRICULAR and self._ventricular_rhythm():
                 cls = BeatClass.VENTRICULAR
             self._unresolved.popleft()
-            events += self._classify(beat, cls, label)
+            events += self._classify(beat, cls, af_label)
         return events
 
     def _ventricular_rhythm(self) -> bool:
@@ -224,9 +230,10 @@ class EcgAnalyzer:
         return len(recent) > 0 and ventricular >= SUSTAIN_SHARE * SUSTAIN_BEATS
 
     def _classify(
-        self, beat: DetectedBeat, beat_class: BeatClass, label: str | None = None
+        self, beat: DetectedBeat, beat_class: BeatClass, af_label: str | None = None
     ) -> list[RhythmEvent]:
-        """A beat's final class: HRV, the AF monitor and the rhythm take it from here."""
+        """A beat's final class: HRV, the AF monitor (with ``af_label``, the classifier's
+        label at its multipliers) and the rhythm take it from here."""
         time = beat.sample / self.fs
         previous = self._last_classified
         if previous is not None:
@@ -234,7 +241,7 @@ class EcgAnalyzer:
             self._hrv.add(time, (beat.sample - previous.sample) / self.fs, normal)
         # The classifier's label; without one in time, the shape rule's class (N, V or Q), so
         # that a classifier that stops does not leave the AF model blind to ectopy.
-        self._af.add_beat(beat.sample, label if label is not None else beat_class.value)
+        self._af.add_beat(beat.sample, af_label if af_label is not None else beat_class.value)
         final = DetectedBeat(beat.sample, beat_class)
         self._last_classified = final
         self.resolved.append(final)

@@ -299,7 +299,7 @@ class BedAnalysis:
             return []
         events: list[RhythmEvent] = []
         for found in self._inference.results(self.device.bed_label):
-            events += analyzer.resolve(found.samples, found.labels)
+            events += analyzer.resolve(found.samples, found.labels, found.af_labels)
         return events
 
     def _record_marks(self, channel: _Channel, analyzer: EcgAnalyzer) -> None:

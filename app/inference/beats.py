@@ -7,12 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from app.analysis.af_features import LABEL_MULTIPLIERS
 from app.analysis.atrial_fibrillation import beats_in_af
 from app.analysis.qrs import MAX_RATE, MIN_RATE
 from app.inference.features import Context, beat_features_many
-from app.inference.model import UNKNOWN, BeatModel, default_model
-
-Labels = npt.NDArray[np.str_]
+from app.inference.model import UNKNOWN, BeatModel, Calls, Labels, default_model
 
 
 def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
@@ -26,52 +25,74 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarra
     positions outside the signal are "Q". Raises ``ModelUnavailableError`` only when the model
     cannot load.
     """
-    labels = label_beats(default_model(), ecg, fs, r_peaks)
-    return normal_in_af(ecg, fs, r_peaks, labels)
+    calls = beat_calls(default_model(), ecg, fs, r_peaks)
+    return normal_in_af(ecg, fs, r_peaks, calls.beats, calls.af)
 
 
-def normal_in_af(ecg: npt.ArrayLike, fs: float, r_peaks: npt.ArrayLike, labels: Labels) -> Labels:
+def normal_in_af(
+    ecg: npt.ArrayLike, fs: float, r_peaks: npt.ArrayLike, labels: Labels, af_labels: Labels
+) -> Labels:
     """``labels`` with the S calls inside atrial fibrillation made N.
 
     In AF every conducted beat comes early or late: the model, which judges prematurity
     against the recent rhythm, calls many of them S, and MIT-BIH (like any monitor) calls them
     N. The AF monitor (``app.analysis.atrial_fibrillation``) is driven through the ECG with
-    these beats and labels; the S calls inside the episodes it finds become N. In grouped CV
-    on DS1, at the shipped multipliers, it takes SVEB +P from 43 % to 80 % at about the same
-    sensitivity, which is what let the S multiplier grow (the model card). Rates outside
-    125-1000 Hz are left alone."""
-    signal = np.asarray(ecg, dtype=np.float64).ravel()
-    peaks = np.asarray(r_peaks, dtype=np.float64).ravel()
-    rate = float(fs)
-    if not (np.isfinite(rate) and MIN_RATE <= rate <= MAX_RATE) or signal.size < 2:
-        return labels
+    these beats and ``af_labels`` (the model's labels at the AF monitor's own multipliers,
+    ``Calls.af``); the S calls inside the episodes it finds become N. In grouped CV on DS1 it
+    takes SVEB +P from about 50 % to about 70-80 % at the same sensitivity (the model card)."""
     if not np.any(labels == "S"):
         return labels  # nothing the step could change: spare the AF monitor's cost
+    out = labels.copy()
+    out[in_af(ecg, fs, r_peaks, af_labels) & (labels == "S")] = "N"
+    return out
+
+
+def in_af(
+    ecg: npt.ArrayLike, fs: float, r_peaks: npt.ArrayLike, af_labels: npt.ArrayLike
+) -> npt.NDArray[np.bool_]:
+    """Which R peaks lie inside the AF episodes the AF monitor finds when driven through
+    ``ecg`` with them and their ``af_labels``; none at rates outside 125-1000 Hz, and none for
+    peaks outside the signal."""
+    signal = np.asarray(ecg, dtype=np.float64).ravel()
+    peaks = np.asarray(r_peaks, dtype=np.float64).ravel()
+    labels = np.asarray(af_labels).ravel()
+    inside = np.zeros(peaks.size, dtype=np.bool_)
+    rate = float(fs)
+    if not (np.isfinite(rate) and MIN_RATE <= rate <= MAX_RATE) or signal.size < 2:
+        return inside
     usable = np.flatnonzero(np.isfinite(peaks) & (peaks >= 0) & (peaks <= signal.size - 1))
     positions, first, back = np.unique(
         np.round(peaks[usable]).astype(np.int64), return_index=True, return_inverse=True
     )
-    inside = beats_in_af(signal, rate, positions, labels[usable][first])[back]
-    out = labels.copy()
-    chosen = usable[inside & (labels[usable] == "S")]
-    out[chosen] = "N"
-    return out
+    inside[usable] = beats_in_af(signal, rate, positions, labels[usable][first])[back]
+    return inside
 
 
 def label_beats(model: BeatModel, ecg: npt.ArrayLike, fs: float, r_peaks: npt.ArrayLike) -> Labels:
-    """``classify_beats`` with an explicit model."""
+    """``classify_beats`` with an explicit model, without the AF step."""
+    return beat_calls(model, ecg, fs, r_peaks).beats
+
+
+def beat_calls(model: BeatModel, ecg: npt.ArrayLike, fs: float, r_peaks: npt.ArrayLike) -> Calls:
+    """The model's beat classes and AF monitor labels of every peak of one record."""
     peaks = np.asarray(r_peaks, dtype=np.float64).ravel()
-    return label_beats_many(model, [(ecg, fs, peaks, np.ones(peaks.size, dtype=np.bool_))])[0]
+    return calls_many(model, [(ecg, fs, peaks, np.ones(peaks.size, dtype=np.bool_))])[0]
 
 
 def label_beats_many(model: BeatModel, contexts: Sequence[Context]) -> list[Labels]:
-    """Labels of the wanted peaks of many beds' contexts, with one model call for all.
+    """The beat classes of ``calls_many``."""
+    return [calls.beats for calls in calls_many(model, contexts)]
+
+
+def calls_many(model: BeatModel, contexts: Sequence[Context]) -> list[Calls]:
+    """The calls (beat classes and AF monitor labels, ``Calls``) of the wanted peaks of many
+    beds' contexts, with one model call for all.
 
     Each context is ``(ecg, fs, r_peaks, wanted)``: a bed's recent ECG (say the last minute),
     every R peak in it (sample positions in that ECG), and which peaks want labels (a boolean
     mask over ``r_peaks`` or an index array). Every peak feeds the context's statistics; the
-    result per bed holds one label per wanted peak, equal to ``label_beats`` on the same
-    context restricted to the wanted peaks.
+    result per bed holds one label of each kind per wanted peak, equal to ``beat_calls`` on
+    the same context restricted to the wanted peaks.
     """
     prepared: list[Context] = []
     plans: list[tuple[int, npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None]] = []
@@ -94,22 +115,41 @@ def label_beats_many(model: BeatModel, contexts: Sequence[Context]) -> list[Labe
         plans.append((chosen.size, wanted_slots, needed))
     results = beat_features_many(prepared)
     rows = [features[valid] for features, valid in results]
-    calls = model.decide(np.concatenate(rows).astype(np.float32)) if rows else np.zeros(0, "<U1")
-    out: list[Labels] = []
+    none = np.zeros(0, "<U1")
+    calls = (
+        model.calls(np.concatenate(rows).astype(np.float32), LABEL_MULTIPLIERS)
+        if rows
+        else Calls(none, none)
+    )
+    # Each wanted peak's row in the model's output (-1: not judged), then both labellings
+    # picked for all beds at once: per-bed work on string arrays would cost the batch.
+    sources: list[npt.NDArray[np.int64]] = []
     start = 0
     results_iter = iter(results)
     for size, slots, computed in plans:
-        labels = np.full(size, UNKNOWN, dtype="<U1")
+        source = np.full(size, -1, dtype=np.int64)
         if slots is not None and computed is not None:
             _, valid = next(results_iter)
-            per_computed = np.full(computed.size, UNKNOWN, dtype="<U1")
+            row = np.full(computed.size, -1, dtype=np.int64)
             count = int(valid.sum())
-            per_computed[valid] = calls[start : start + count]
+            row[valid] = np.arange(start, start + count)
             start += count
             known = slots >= 0
-            labels[known] = per_computed[np.searchsorted(computed, slots[known])]
-        out.append(labels)
-    return out
+            source[known] = row[np.searchsorted(computed, slots[known])]
+        sources.append(source)
+    if not sources:
+        return []
+    every = np.concatenate(sources)
+    bounds = np.cumsum([source.size for source in sources])[:-1]
+    beats, af = (np.split(_pick(labels, every), bounds) for labels in calls)
+    return [Calls(b, a) for b, a in zip(beats, af, strict=True)]
+
+
+def _pick(labels: Labels, source: npt.NDArray[np.int64]) -> Labels:
+    picked = np.full(source.size, UNKNOWN, dtype="<U1")
+    found = source >= 0
+    picked[found] = labels[source[found]]
+    return picked
 
 
 def _index(wanted: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:

@@ -9,6 +9,8 @@ AF monitor the labels the station's monitor would get.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 
@@ -58,11 +60,14 @@ def streamed_labels(
     fs: float,
     samples: npt.NDArray[np.int64],
     context_s: float,
+    *,
+    multipliers: Mapping[str, float] | None = None,
 ) -> npt.NDArray[np.str_]:
-    """The model's label of every beat from its streaming context; "Q" where the beat cannot
+    """The model's label of every beat from its streaming context, at its decision multipliers
+    or at ``multipliers`` (the AF monitor's: ``LABEL_MULTIPLIERS``); "Q" where the beat cannot
     be judged (too near a gap or an end)."""
     features, valid = streamed_features(ecg, fs, samples, context_s)
     labels = np.full(samples.size, UNKNOWN, dtype="<U1")
     if valid.any():
-        labels[valid] = model.decide(features[valid].astype(np.float32))
+        labels[valid] = model.decide(features[valid].astype(np.float32), multipliers)
     return labels

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.inference.beats import label_beats_many
-from app.inference.model import BeatModel
+from app.inference.beats import calls_many
+from app.inference.model import BeatModel, Calls
 from app.periodic import PeriodicThread
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class BeatLabels:
     bed: str
     samples: npt.NDArray[np.int64]  # stream sample index of each labelled R peak
     labels: Labels  # "N", "S", "V", "F" or "Q", one per sample
+    af_labels: Labels  # the same beats' labels at the AF monitor's multipliers (Calls.af)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +62,18 @@ class WorkerStats:
     worst_latency_ms: float  # submit to labels, over the last 100 batches
 
 
-Labeller = Callable[[Sequence[BeatRequest]], list[Labels]]
+Labeller = Callable[[Sequence[BeatRequest]], list[Calls]]
 
 
-def label_requests(model: BeatModel, requests: Sequence[BeatRequest]) -> list[Labels]:
-    """The labels of each request's wanted beats: every bed's features, one model call."""
+def label_requests(model: BeatModel, requests: Sequence[BeatRequest]) -> list[Calls]:
+    """The calls of each request's wanted beats: every bed's features, one model call."""
     contexts = [(r.ecg, r.fs, r.peaks, r.wanted) for r in requests]
-    return label_beats_many(model, contexts)
+    return calls_many(model, contexts)
 
 
 class InferenceWorker:
     def __init__(self, labeller: Labeller, clock: Callable[[], float] = time.monotonic) -> None:
-        """``labeller``: the labels of each request's wanted beats (the model's, in use)."""
+        """``labeller``: the calls of each request's wanted beats (the model's, in use)."""
         self._labeller = labeller
         self._clock = clock
         self._requests: queue.Queue[BeatRequest] = queue.Queue(MAX_REQUESTS)
@@ -138,8 +139,9 @@ class InferenceWorker:
             self.failure = None
             for request, found in zip(batch, labels, strict=True):
                 samples = request.origin + request.peaks[request.wanted]
-                self._results[request.bed].append(BeatLabels(request.bed, samples, found))
-                count += int(found.size)
+                ready = BeatLabels(request.bed, samples, found.beats, found.af)
+                self._results[request.bed].append(ready)
+                count += int(found.beats.size)
                 self._latencies.append(end - request.submitted)
             self._batches += 1
             self._beats += count

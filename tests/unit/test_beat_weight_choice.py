@@ -30,8 +30,9 @@ def matrix(veb: tuple[int, int, int], sveb: tuple[int, int, int]) -> np.ndarray:
     return m
 
 
-RECORDS = [record(f"r{i}") for i in range(2 * FOLDS)]  # two per fold: r0 and r11 share one
-ONE_OUT = len(RECORDS)  # one record per fold
+RECORDS = [record(f"r{i}") for i in range(22)]
+TWO_OUT = 11  # two records per fold: r0 and r11 share one
+ONE_OUT = len(RECORDS)  # one record per fold, as the card's FOLDS
 # Everywhere: VEB 80/80 and SVEB 60/40, short of all four targets.
 SHORT = matrix((8, 2, 2), (6, 4, 9))
 # One pair meets all four: VEB 95/95 and SVEB 80/80.
@@ -65,7 +66,7 @@ def test_each_fold_is_scored_with_the_pair_chosen_on_the_others() -> None:
     # The first fold's records (r0 and r11) do badly under the pair the others prefer.
     for name in ("r0", "r11"):
         t[grid[7]][name] = matrix((0, 20, 20), (0, 10, 10))
-    choice = choose_weights(RECORDS, t)
+    choice = choose_weights(RECORDS, t, folds=TWO_OUT)
     assert choice.fold_weights[0] == grid[7]  # chosen without r0 and r11
     assert choice.nested is not None
     assert choice.nested.gross["V"].fp == 20 * 1 + 2 * 20  # 20 good records, 2 bad
@@ -74,11 +75,11 @@ def test_each_fold_is_scored_with_the_pair_chosen_on_the_others() -> None:
 def test_leaving_one_record_out_chooses_with_the_other_bad_record_in_view() -> None:
     grid = weight_grid()
     t = table(grid[7], grid[3])
-    # r0 and r11 (the same fold of the card's 11) do very badly under the others' favourite.
+    # r0 and r11 (the same fold of 11) do very badly under the others' favourite.
     for name in ("r0", "r11"):
         t[grid[7]][name] = matrix((0, 60, 60), (0, 10, 10))
     # Two per fold: r0's fold never sees a bad record and keeps grid[7].
-    assert choose_weights(RECORDS, t).fold_weights[0] == grid[7]
+    assert choose_weights(RECORDS, t, folds=TWO_OUT).fold_weights[0] == grid[7]
     # One per fold: r0 is scored with the pair chosen on records that include r11, so the
     # VEB Se of grid[7] falls to 82.6 % (worst margin -7.4) and the lopsided pair (-5) wins.
     choice = choose_weights(RECORDS, t, folds=ONE_OUT)
@@ -90,5 +91,6 @@ def test_leaving_one_record_out_chooses_with_the_other_bad_record_in_view() -> N
 
 
 def test_fold_of_deals_records_round() -> None:
-    assert fold_of(RECORDS)["r0"] == fold_of(RECORDS)["r11"] == 0
+    assert fold_of(RECORDS, TWO_OUT)["r0"] == fold_of(RECORDS, TWO_OUT)["r11"] == 0
     assert sorted(fold_of(RECORDS, ONE_OUT).values()) == list(range(ONE_OUT))
+    assert fold_of(RECORDS) == fold_of(RECORDS, FOLDS)

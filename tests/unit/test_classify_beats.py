@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,15 @@ import pytest
 from scipy.signal import resample_poly
 
 import app.inference.model as model_module
+from app.analysis.af_features import LABEL_MULTIPLIERS
 from app.analysis.atrial_fibrillation import af_episodes
-from app.inference.beats import classify_beats, label_beats, label_beats_many, normal_in_af
+from app.inference.beats import (
+    beat_calls,
+    classify_beats,
+    label_beats,
+    label_beats_many,
+    normal_in_af,
+)
 from app.inference.model import MODEL_PATH, ModelUnavailableError, default_model, load_model
 from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
 from drivers.wfdb.record import read_record
@@ -217,20 +225,33 @@ def test_s_calls_inside_atrial_fibrillation_become_normal() -> None:
     af = af_strip(60.0, fs, seed=3)
     peaks = af.r_peaks.astype(np.float64)
     some_s = np.where(np.arange(peaks.size) % 5 == 0, "S", "N")
-    relabelled = normal_in_af(af.ecg, fs, peaks, some_s)
+    relabelled = normal_in_af(af.ecg, fs, peaks, some_s, some_s)
     # The episode is dated from the first verdicts on: nearly every S call is in it.
     assert np.mean(relabelled[some_s == "S"] == "N") > 0.9
     assert np.all(relabelled[some_s == "N"] == "N")
     sinus = sinus_strip(60.0, fs, seed=4)
     sinus_s = np.where(np.arange(sinus.r_peaks.size) % 5 == 0, "S", "N")
-    np.testing.assert_array_equal(normal_in_af(sinus.ecg, fs, sinus.r_peaks, sinus_s), sinus_s)
+    unchanged = normal_in_af(sinus.ecg, fs, sinus.r_peaks, sinus_s, sinus_s)
+    np.testing.assert_array_equal(unchanged, sinus_s)
+
+
+def test_the_af_monitor_reads_the_af_labels_not_the_calls() -> None:
+    fs = 250.0
+    af = af_strip(60.0, fs, seed=3)
+    some_s = np.where(np.arange(af.r_peaks.size) % 5 == 0, "S", "N")
+    # Told every beat is ventricular, the monitor sees ectopy, not AF: no S call changes.
+    all_v = np.full(af.r_peaks.size, "V")
+    np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, some_s, all_v), some_s)
+    all_n = np.full(af.r_peaks.size, "N")
+    relabelled = normal_in_af(af.ecg, fs, af.r_peaks, some_s, all_n)
+    assert np.mean(relabelled[some_s == "S"] == "N") > 0.9
 
 
 def test_only_s_calls_change_in_af() -> None:
     fs = 250.0
     af = af_strip(60.0, fs, seed=3)
     calls = np.array(list("NNNNVFQ") * af.r_peaks.size)[: af.r_peaks.size]
-    np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, calls), calls)
+    np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, calls, calls), calls)
     assert af_episodes(af.ecg, fs)  # there is AF to act in
 
 
@@ -248,4 +269,23 @@ def test_rates_the_af_monitor_cannot_take_are_left_alone() -> None:
     fs = 100.0
     af = af_strip(30.0, 250.0, seed=3)
     calls = np.where(np.arange(af.r_peaks.size) % 5 == 0, "S", "N")
-    np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, calls), calls)
+    np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, calls, calls), calls)
+
+
+def test_the_af_labels_are_the_models_at_the_af_monitors_multipliers() -> None:
+    model = default_model()
+    ecg, fs, peaks, _ = excerpt("201x")
+    calls = beat_calls(model, ecg, fs, peaks)
+    np.testing.assert_array_equal(calls.beats, label_beats(model, ecg, fs, peaks))
+    as_af = replace(model, weights=model.multipliers(LABEL_MULTIPLIERS))
+    np.testing.assert_array_equal(calls.af, label_beats(as_af, ecg, fs, peaks))
+    # A model far readier to call V changes its calls, not the AF monitor's labels.
+    eager = replace(model, weights=model.multipliers({"N": 1, "S": 1, "V": 1000, "F": 1}))
+    eager_calls = beat_calls(eager, ecg, fs, peaks)
+    np.testing.assert_array_equal(eager_calls.af, calls.af)
+    assert np.mean(eager_calls.beats == "V") > np.mean(calls.beats == "V") + 0.1
+
+
+def test_a_multiplier_missing_for_a_class_is_refused() -> None:
+    with pytest.raises(ValueError, match="no multiplier for class F"):
+        default_model().multipliers({"N": 1, "S": 1, "V": 1})

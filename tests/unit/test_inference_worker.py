@@ -16,8 +16,8 @@ from app.analysis.morphology import BeatClass
 from app.analysis.rhythm import RhythmLabel
 from app.analysis.service import AnalysisService
 from app.inference import runtime
-from app.inference.model import ModelUnavailableError
-from app.inference.worker import BeatRequest, InferenceWorker, Labels
+from app.inference.model import Calls, ModelUnavailableError
+from app.inference.worker import BeatRequest, InferenceWorker
 from app.model.ward import Ward
 from app.station import Station
 from drivers.base import DeviceEvent
@@ -26,19 +26,24 @@ from tests.unit.sim_helpers import run
 from tests.unit.test_analysis_service import Clock, play
 
 
-class Calls:
-    """A labeller that calls every wanted beat ``label`` and records its batches."""
+class FixedLabels:
+    """A labeller that calls every wanted beat ``label`` (``af_label`` at the AF monitor's
+    multipliers) and records its batches."""
 
-    def __init__(self, label: str = "N") -> None:
+    def __init__(self, label: str = "N", af_label: str | None = None) -> None:
         self.label = label
+        self.af_label = label if af_label is None else af_label
         self.batches: list[int] = []
 
-    def __call__(self, requests: Sequence[BeatRequest]) -> list[Labels]:
+    def __call__(self, requests: Sequence[BeatRequest]) -> list[Calls]:
         self.batches.append(len(requests))
-        return [np.full(r.wanted.size, self.label, dtype="<U1") for r in requests]
+        return [
+            Calls(np.full(r.wanted.size, self.label), np.full(r.wanted.size, self.af_label))
+            for r in requests
+        ]
 
 
-def failing(requests: Sequence[BeatRequest]) -> list[Labels]:
+def failing(requests: Sequence[BeatRequest]) -> list[Calls]:
     raise RuntimeError("onnxruntime: bad input")
 
 
@@ -48,7 +53,7 @@ def request(bed: str, origin: int = 0, n: int = 5) -> BeatRequest:
 
 
 def test_one_batch_labels_every_bed_and_returns_each_its_own() -> None:
-    calls = Calls("V")
+    calls = FixedLabels("V", "N")
     worker = InferenceWorker(calls)
     for bed in ("Bed 01", "Bed 02", "Bed 03"):
         assert worker.submit(request(bed, origin=1000))
@@ -58,6 +63,7 @@ def test_one_batch_labels_every_bed_and_returns_each_its_own() -> None:
     assert len(back) == 1
     assert list(back[0].samples) == [1300, 1600, 1900, 2200]
     assert list(back[0].labels) == ["V"] * 4
+    assert list(back[0].af_labels) == ["N"] * 4  # the AF monitor's labels travel beside
     assert worker.results("Bed 02") == []  # taken once
     stats = worker.stats()
     assert (stats.batches, stats.beats, stats.backlog, stats.refused) == (1, 12, 0, 0)
@@ -69,14 +75,14 @@ def test_a_failing_batch_is_reported_and_the_next_one_clears_it() -> None:
     assert worker.run_pending() == 0
     assert worker.failure == "beat classifier failed: onnxruntime: bad input"
     assert worker.results("Bed 01") == []
-    worker._labeller = Calls()
+    worker._labeller = FixedLabels()
     worker.submit(request("Bed 01"))
     assert worker.run_pending() == 4
     assert worker.failure is None
 
 
 def test_the_thread_labels_on_its_own_and_stops() -> None:
-    worker = InferenceWorker(Calls())
+    worker = InferenceWorker(FixedLabels())
     worker.start()
     try:
         worker.submit(request("Bed 01"))
@@ -163,7 +169,8 @@ def test_vt_is_called_from_the_classifiers_labels() -> None:
         station = Station(Ward("Test ward", ["Bed 01"]), clock)
         driver = FakeDriver()
         station.attach("Bed 01", driver)
-        service = AnalysisService(station, lossless=True, inference=InferenceWorker(Calls(label)))
+        worker = InferenceWorker(FixedLabels(label))
+        service = AnalysisService(station, lossless=True, inference=worker)
         service.attach()
         station.start()
         try:
@@ -215,7 +222,7 @@ def test_a_classifier_failing_later_raises_the_alarm_and_clears_it() -> None:
     service.step()
     codes = [a.code for a in engine.tick(time.time()).alarms]
     assert runtime.ALARM_CODE in codes
-    worker._labeller = Calls()
+    worker._labeller = FixedLabels()
     worker.submit(request("Bed 01"))
     worker.run_pending()
     service.step()
@@ -289,3 +296,26 @@ def test_beats_without_a_label_tell_the_af_monitor_their_shape_class(
     assert seen
     assert all(label == shape[sample] for sample, label in seen)
     assert "V" in {label for _, label in seen}
+
+
+def afib_rhythms(af_label: str | None) -> list[RhythmLabel]:
+    """The rhythm each second of a simulated AF, every beat labelled N by the classifier and
+    ``af_label`` at the AF monitor's multipliers (None: the same N)."""
+    fs = 250
+    analyzer = EcgAnalyzer(float(fs), deferred=True)
+    ecg = run("afib", 90.0).waves["ECG_II"]
+    rhythms = []
+    for start in range(0, ecg.size, fs):
+        analyzer.feed(ecg[start : start + fs])
+        waiting = analyzer.awaiting_labels
+        af = None if af_label is None else [af_label] * len(waiting)
+        analyzer.resolve(waiting, ["N"] * len(waiting), af)
+        rhythms.append(analyzer.snapshot.rhythm)
+    return rhythms
+
+
+def test_the_af_monitor_counts_the_labels_at_its_own_multipliers() -> None:
+    # The same beat classes; only the labels the AF monitor counts differ. Windows it is told
+    # are all ventricular are ectopy, not AF.
+    assert RhythmLabel.AF in afib_rhythms(None)
+    assert RhythmLabel.AF not in afib_rhythms("V")

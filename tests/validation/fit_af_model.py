@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from app.analysis.af_features import LABEL_MULTIPLIERS
 from app.analysis.atrial_fibrillation import (
     FEATURES,
     MODEL,
@@ -90,7 +91,9 @@ def load(directory: Path, every: bool = False) -> list[Record]:
         ecg = wfdb.physical(0)
         monitor = RecordingMonitor(wfdb.fs)
         beats = detect_qrs(ecg, wfdb.fs)
-        beat_labels = streamed_labels(beat_model, ecg, wfdb.fs, beats, CONTEXT_S)
+        beat_labels = streamed_labels(
+            beat_model, ecg, wfdb.fs, beats, CONTEXT_S, multipliers=LABEL_MULTIPLIERS
+        )
         run_monitor(monitor, ecg, beats, beat_labels)
         records.append(Record(name, labels[name] == "A", ecg.size, wfdb.fs, monitor.decisions))
     return records

@@ -1,9 +1,10 @@
 """The AF step of ``classify_beats`` in the grouped CV: S calls inside AF become N.
 
 ``app.inference.beats.normal_in_af`` drives the AF monitor through the record with the
-model's calls and makes the S calls inside the AF it finds N. Here the same function runs on
-the out-of-fold calls for every multiplier pair of the grid, so that the multipliers are
-chosen (and the card scored) on what the runtime returns.
+model's labels at the AF monitor's own multipliers (``LABEL_MULTIPLIERS``) and makes the S
+calls inside the AF it finds N. Here the same happens to the out-of-fold calls of every
+multiplier pair of the grid, so that the multipliers are chosen (and the card scored) on what
+the runtime returns. The AF episodes do not depend on the pair: they are found once a record.
 """
 
 from __future__ import annotations
@@ -14,20 +15,22 @@ import numpy as np
 import numpy.typing as npt
 from joblib import Parallel, delayed
 
-from app.inference.beats import normal_in_af
-from training.beats.dataset import RecordBeats, mlii
+from app.analysis.af_features import LABEL_MULTIPLIERS
+from app.inference.beats import in_af
+from training.beats.dataset import CLASSES, RecordBeats, mlii
 from training.beats.fit import Table, Weights, decide, weight_grid
 from training.beats.metrics import confusion
 
 FloatArray = npt.NDArray[np.float64]
+AF_WEIGHTS = np.array([LABEL_MULTIPLIERS[c] for c in CLASSES])
 
 
 def final_calls(
     directory: Path, record: RecordBeats, probs: FloatArray, weights: FloatArray
 ) -> npt.NDArray[np.str_]:
     """The record's calls as ``classify_beats`` makes them: the model's, then the AF step."""
-    ecg, fs = mlii(directory / record.name)
-    return _after_af_step(ecg, fs, record, probs, weights)
+    inside = _in_af(directory, record, probs)
+    return _after_af_step(decide(probs, record.valid, weights), inside)
 
 
 def final_call_table(
@@ -47,15 +50,21 @@ def final_call_table(
 def _record_matrices(
     directory: Path, record: RecordBeats, probs: FloatArray
 ) -> dict[Weights, np.ndarray]:
-    ecg, fs = mlii(directory / record.name)
+    inside = _in_af(directory, record, probs)
     out = {}
     for weights in weight_grid():
-        calls = _after_af_step(ecg, fs, record, probs, np.array(weights))
+        calls = _after_af_step(decide(probs, record.valid, np.array(weights)), inside)
         out[weights] = confusion(record.labels[record.scored], calls[record.scored])
     return out
 
 
+def _in_af(directory: Path, record: RecordBeats, probs: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which beats lie inside the AF the monitor finds with the model's AF labels."""
+    ecg, fs = mlii(directory / record.name)
+    return in_af(ecg, fs, record.samples, decide(probs, record.valid, AF_WEIGHTS))
+
+
 def _after_af_step(
-    ecg: FloatArray, fs: float, record: RecordBeats, probs: FloatArray, weights: FloatArray
+    calls: npt.NDArray[np.str_], inside: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.str_]:
-    return normal_in_af(ecg, fs, record.samples, decide(probs, record.valid, weights))
+    return np.where(inside & (calls == "S"), "N", calls)

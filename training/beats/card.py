@@ -9,6 +9,7 @@ from importlib.metadata import version
 
 import numpy as np
 
+from app.analysis.af_features import LABEL_MULTIPLIERS
 from app.inference.features import (
     CLUSTER_AMPLITUDE,
     CLUSTER_BEATS,
@@ -48,6 +49,8 @@ def write_card(
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     strict = summarise(matrices, strict=True)
     weights = ", ".join(f"{c} × {w:g}" for c, w in zip("NSVF", choice.weights, strict=True))
+    af_weights = ", ".join(f"{c} × {LABEL_MULTIPLIERS[c]:g}" for c in "NSVF")
+    held_out = "one whole record" if len(names) == FOLDS else "whole records"
     targets = ", ".join(f"{ECTOPY[c]} {se:g} / {ppv:g}" for c, (se, ppv) in TARGETS.items())
     nested = [] if choice.nested is None else [
         _row("gross, nested (EC57)", choice.nested),
@@ -92,12 +95,16 @@ def write_card(
         "scikit-learn HistGradientBoostingClassifier (100 rounds × 4 classes, 15 leaves, "
         "min 100 beats per leaf, L2 10, half the features per split, balanced class "
         f"weights), fitted on {trained_on} of every abnormal beat and a seeded 1 in "
-        f"{KEEP_ONE_NORMAL_IN} of the normal ones; converted with skl2onnx. The call is the "
-        f"class with the largest probability after multipliers {weights} (stored in the "
-        "ONNX metadata). `classify_beats` then makes the S calls inside atrial fibrillation "
-        "N (`normal_in_af`: the AF monitor driven through the record with the model's calls; "
-        "MIT-BIH labels beats in AF N). The multipliers were chosen by grouped CV on those "
-        f"final calls, over S × {min(S_WEIGHTS):g}–{max(S_WEIGHTS):g} and "
+        f"{KEEP_ONE_NORMAL_IN} of the normal ones; converted with skl2onnx. The call, with "
+        f"multipliers {weights} on the probabilities (rule and multipliers stored in the ONNX "
+        "metadata): V when its weighted probability is the largest with S left at × 1, "
+        "otherwise the class with the largest weighted probability, so that the S multiplier "
+        "trades S against N only (`call_indices`). `classify_beats` then makes the S calls "
+        "inside atrial fibrillation N (`normal_in_af`: the AF monitor driven through the "
+        "record with the model's labels at the AF monitor's own multipliers "
+        f"{af_weights}, on which its model was fitted; MIT-BIH labels beats in AF N). The "
+        "multipliers were chosen by grouped CV on those final calls, over "
+        f"S × {min(S_WEIGHTS):g}–{max(S_WEIGHTS):g} and "
         f"V × {min(V_WEIGHTS):g}–{max(V_WEIGHTS):g}: the pair whose gross VEB and SVEB Se "
         f"and +P come nearest all four targets at once ({targets}; the largest worst "
         "margin).",
@@ -121,7 +128,7 @@ def write_card(
         "",
         "## Evaluation: grouped cross-validation inside DS1",
         "",
-        f"{FOLDS} folds, two whole records left out per fold (never trained and tested on "
+        f"{FOLDS} folds, {held_out} left out per fold (never trained and tested on "
         "the same record); the first 5 minutes of every record are not scored (EC57). "
         "EC57 counting: reference F or Q called V is not a VEB false positive, reference Q "
         "called S is not an SVEB false positive; the strict row counts every wrong call. "
@@ -156,10 +163,8 @@ def write_card(
         "- 22 patients only; SVEB rests on a handful of records (209, 207, 118, 220, 223, "
         "201) and F beats almost all come from record 208, so F is rarely called correctly.",
         "- The plain rows' multipliers were chosen on the same out-of-fold predictions "
-        "that are reported (optimistic); the nested rows are the fairer estimate. The V "
-        "multiplier is the least stable choice: a fold whose other records hold few V false "
-        "positives picks a larger one: the fold that holds out 108 and 203 (see the fold "
-        "choices), which is most of the gap between the nested and the plain VEB +P.",
+        "that are reported (optimistic); the nested rows are the fairer estimate. "
+        + _fold_agreement(choice, names),
         "- Streaming (the worker's per-bed context) differs from whole-record features: "
         "the record-level statistics come from the context only; see the streaming rows.",
         "- Atrial fibrillation and very noisy records (201, 203) are where S false positives "
@@ -173,6 +178,19 @@ def write_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _fold_agreement(choice: Choice, names: list[str]) -> str:
+    """How many folds chose the shipped multipliers, and what the others chose."""
+    shipped = tuple(float(w) for w in choice.weights)
+    others = [
+        f"{', '.join(names[k::FOLDS])} held out: S × {w[1]:g}, V × {w[2]:g}"
+        for k, w in enumerate(choice.fold_weights)
+        if w != shipped
+    ]
+    agreed = len(choice.fold_weights) - len(others)
+    text = f"{agreed} of {len(choice.fold_weights)} folds chose the shipped multipliers"
+    return text + (f" (otherwise: {'; '.join(others)})." if others else ".")
 
 
 def _row(label: str, summary: Summary) -> str:

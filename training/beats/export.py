@@ -11,7 +11,13 @@ from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from app.inference.features import FEATURE_VERSION, N_FEATURES
-from app.inference.model import META_CLASSES, META_FEATURES, META_WEIGHTS
+from app.inference.model import (
+    DECISION_RULE,
+    META_CLASSES,
+    META_FEATURES,
+    META_RULE,
+    META_WEIGHTS,
+)
 from training.beats.dataset import CLASSES
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -41,6 +47,7 @@ def export_onnx(model: HistGradientBoostingClassifier, weights: np.ndarray) -> b
         META_CLASSES: ",".join(CLASSES),
         META_WEIGHTS: ",".join(f"{w:g}" for w in weights),
         META_FEATURES: FEATURE_VERSION,
+        META_RULE: DECISION_RULE,
     }
     onnx.helper.set_model_props(onx, meta)
     onnx.checker.check_model(onx)
