@@ -39,7 +39,7 @@ def normal_in_af(
     N. The AF monitor (``app.analysis.atrial_fibrillation``) is driven through the ECG with
     these beats and ``af_labels`` (the model's labels at the AF monitor's own multipliers,
     ``Calls.af``); the S calls inside the episodes it finds become N. In grouped CV on DS1 it
-    takes SVEB +P from about 50 % to about 70-80 % at the same sensitivity (the model card)."""
+    takes SVEB +P from 40 % to 71 % at about the same sensitivity (the model card)."""
     if not np.any(labels == "S"):
         return labels  # nothing the step could change: spare the AF monitor's cost
     out = labels.copy()
