@@ -69,16 +69,16 @@ class BeatModel:
     def decide(
         self, features: npt.NDArray[np.float32], multipliers: Mapping[str, float] | None = None
     ) -> Labels:
-        """The class of each row: the largest probability after the decision weights, or
-        after ``multipliers`` (per class letter) when given."""
-        return self._argmax(self.probabilities(features), multipliers)
+        """The class of each row by ``call_indices``, with the decision weights, or with
+        ``multipliers`` (per class letter) when given."""
+        return self._labels(self.probabilities(features), multipliers)
 
     def calls(self, features: npt.NDArray[np.float32], af: Mapping[str, float]) -> Calls:
         """The beat classes, and the labels at the AF monitor's multipliers ``af``."""
         probabilities = self.probabilities(features)
-        return Calls(self._argmax(probabilities, None), self._argmax(probabilities, af))
+        return Calls(self._labels(probabilities, None), self._labels(probabilities, af))
 
-    def _argmax(
+    def _labels(
         self, probabilities: npt.NDArray[np.float64], multipliers: Mapping[str, float] | None
     ) -> Labels:
         weights = self.weights if multipliers is None else self.multipliers(multipliers)
