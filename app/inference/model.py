@@ -31,6 +31,10 @@ META_WEIGHTS = "vigil.decision_weights"
 META_FEATURES = "vigil.feature_version"
 META_RULE = "vigil.decision_rule"
 DECISION_RULE = "ventricular-first"  # how the multipliers are applied (``call_indices``)
+# The graph's outputs read: the beat classes' probabilities, and those the AF monitor's labels
+# are made from (the model its AF model was fitted on; see training.beats.ensemble).
+PROBABILITIES = "probabilities"
+AF_PROBABILITIES = "af_probabilities"
 
 
 Labels = npt.NDArray[np.str_]
@@ -61,10 +65,19 @@ class BeatModel:
 
     def probabilities(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """Class probabilities (n × len(classes)) for feature rows."""
+        return self._run(features)[0]
+
+    def _run(
+        self, features: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The beat classes' probabilities and the AF labels' probabilities, one run."""
         if features.shape[0] == 0:
-            return np.zeros((0, len(self.classes)))
-        outputs = self.session.run(None, {self.input_name: features.astype(np.float32)})
-        return np.asarray(outputs[1], dtype=np.float64)
+            empty = np.zeros((0, len(self.classes)))
+            return empty, empty
+        beats, af = self.session.run(
+            [PROBABILITIES, AF_PROBABILITIES], {self.input_name: features.astype(np.float32)}
+        )
+        return np.asarray(beats, dtype=np.float64), np.asarray(af, dtype=np.float64)
 
     def decide(
         self, features: npt.NDArray[np.float32], multipliers: Mapping[str, float] | None = None
@@ -74,9 +87,18 @@ class BeatModel:
         return self._labels(self.probabilities(features), multipliers)
 
     def calls(self, features: npt.NDArray[np.float32], af: Mapping[str, float]) -> Calls:
-        """The beat classes, and the labels at the AF monitor's multipliers ``af``."""
-        probabilities = self.probabilities(features)
-        return Calls(self._labels(probabilities, None), self._labels(probabilities, af))
+        """The beat classes, and the AF monitor's labels: its own probabilities at its
+        multipliers ``af``."""
+        beats, af_probabilities = self._run(features)
+        return Calls(self._labels(beats, None), self._labels(af_probabilities, af))
+
+    def af_probabilities(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """The probabilities the AF monitor's labels are made from."""
+        return self._run(features)[1]
+
+    def af_labels(self, features: npt.NDArray[np.float32], af: Mapping[str, float]) -> Labels:
+        """The AF monitor's labels alone (``calls(...).af``)."""
+        return self._labels(self.af_probabilities(features), af)
 
     def _labels(
         self, probabilities: npt.NDArray[np.float64], multipliers: Mapping[str, float] | None
@@ -179,6 +201,12 @@ def _described(session: Any, path: Path, digest: str) -> BeatModel:
         raise ModelUnavailableError(
             f"beat model {path} expects features {meta.get(META_FEATURES)!r}, "
             f"this Vigil computes {FEATURE_VERSION!r}"
+        )
+    outputs = {str(output.name) for output in session.get_outputs()}
+    if not {PROBABILITIES, AF_PROBABILITIES} <= outputs:
+        raise ModelUnavailableError(
+            f"beat model {path} lacks the outputs {PROBABILITIES!r} and {AF_PROBABILITIES!r} "
+            "(the beat classes' and the AF monitor's probabilities): made for another Vigil"
         )
     inputs = session.get_inputs()
     if len(inputs) != 1 or inputs[0].shape[-1] != N_FEATURES:

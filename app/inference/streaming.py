@@ -61,13 +61,14 @@ def streamed_labels(
     samples: npt.NDArray[np.int64],
     context_s: float,
     *,
-    multipliers: Mapping[str, float] | None = None,
+    af: Mapping[str, float] | None = None,
 ) -> npt.NDArray[np.str_]:
-    """The model's label of every beat from its streaming context, at its decision multipliers
-    or at ``multipliers`` (the AF monitor's: ``LABEL_MULTIPLIERS``); "Q" where the beat cannot
-    be judged (too near a gap or an end)."""
+    """The model's label of every beat from its streaming context: the beat class, or with
+    ``af`` (the AF monitor's multipliers, ``LABEL_MULTIPLIERS``) the AF monitor's label; "Q"
+    where the beat cannot be judged (too near a gap or an end)."""
     features, valid = streamed_features(ecg, fs, samples, context_s)
     labels = np.full(samples.size, UNKNOWN, dtype="<U1")
     if valid.any():
-        labels[valid] = model.decide(features[valid].astype(np.float32), multipliers)
+        rows = features[valid].astype(np.float32)
+        labels[valid] = model.decide(rows) if af is None else model.af_labels(rows, af)
     return labels

@@ -11,11 +11,13 @@ import pytest
 
 from app.inference.features import FEATURE_VERSION, N_FEATURES
 from app.inference.model import (
+    AF_PROBABILITIES,
     DECISION_RULE,
     META_CLASSES,
     META_FEATURES,
     META_RULE,
     META_WEIGHTS,
+    PROBABILITIES,
     ModelUnavailableError,
     _described,
     call_indices,
@@ -47,12 +49,15 @@ def test_a_larger_s_multiplier_takes_beats_from_n_but_not_from_v() -> None:
     assert CLASSES[int((probabilities[0] * weights).argmax())] == "S"
 
 
-def session(meta: dict[str, str]) -> SimpleNamespace:
+def session(
+    meta: dict[str, str], outputs: tuple[str, ...] = ("label", PROBABILITIES, AF_PROBABILITIES)
+) -> SimpleNamespace:
     """What ``_described`` reads of an onnxruntime session."""
     inputs = [SimpleNamespace(name="features", shape=[None, N_FEATURES])]
     return SimpleNamespace(
         get_modelmeta=lambda: SimpleNamespace(custom_metadata_map=meta),
         get_inputs=lambda: inputs,
+        get_outputs=lambda: [SimpleNamespace(name=name) for name in outputs],
     )
 
 
@@ -77,3 +82,9 @@ def test_a_model_for_another_decision_rule_is_refused(rule: str | None) -> None:
         meta[META_RULE] = rule
     with pytest.raises(ModelUnavailableError, match="decision rule"):
         _described(session(meta), Path("m.onnx"), "0" * 64)
+
+
+def test_a_model_without_the_af_monitors_probabilities_is_refused() -> None:
+    # A single model's graph (label and probabilities only), as shipped before the ensemble.
+    with pytest.raises(ModelUnavailableError, match="af_probabilities"):
+        _described(session(GOOD, ("label", PROBABILITIES)), Path("m.onnx"), "0" * 64)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.beats.fit import SEED, fit
+from training.beats.fit import MEMBER_DRAW_STEP, MEMBERS, SEED, fit
 from training.beats.metrics import LABELS, summarise
-from training.beats.spread import SEED_STEP, gross, main, seeds, spread, table
+from training.beats.spread import gross, main, seeds, spread, table
 
 N, S, V = (LABELS.index(c) for c in "NSV")
 
@@ -29,11 +29,10 @@ def test_the_spread_is_the_median_and_range_of_each_column() -> None:
 def test_the_first_seed_is_the_shipped_models_and_the_folds_never_share_a_seed() -> None:
     drawn = seeds(3)
     assert drawn[0] == SEED
-    # Fold k of seed s draws with s + k: seeds SEED_STEP apart never meet, even with one
-    # record left out per fold (22 folds).
-    folds = [s + k for s in drawn for k in range(22)]
-    assert len(set(folds)) == len(folds)
-    assert SEED_STEP > 22
+    # Member m of fold k of seed s draws with s + k + MEMBER_DRAW_STEP m: no two draws meet,
+    # even with one record left out per fold (22 folds).
+    draws = [s + k + MEMBER_DRAW_STEP * m for s in drawn for k in range(22) for m in range(MEMBERS)]
+    assert len(set(draws)) == len(draws) == 3 * 22 * MEMBERS
 
 
 def test_gross_figures_are_percentages_in_column_order() -> None:

@@ -21,7 +21,14 @@ from app.inference.beats import (
     label_beats_many,
     normal_in_af,
 )
-from app.inference.model import MODEL_PATH, ModelUnavailableError, default_model, load_model
+from app.inference.features import beat_features
+from app.inference.model import (
+    MODEL_PATH,
+    ModelUnavailableError,
+    call_indices,
+    default_model,
+    load_model,
+)
 from drivers.wfdb.annotations import AAMI_CLASS, read_annotations
 from drivers.wfdb.record import read_record
 from tests.validation.synthetic import af_strip, sinus_strip
@@ -272,13 +279,20 @@ def test_rates_the_af_monitor_cannot_take_are_left_alone() -> None:
     np.testing.assert_array_equal(normal_in_af(af.ecg, fs, af.r_peaks, calls, calls), calls)
 
 
-def test_the_af_labels_are_the_models_at_the_af_monitors_multipliers() -> None:
+def test_the_af_labels_are_the_af_probabilities_at_the_af_monitors_multipliers() -> None:
     model = default_model()
     ecg, fs, peaks, _ = excerpt("201x")
     calls = beat_calls(model, ecg, fs, peaks)
     np.testing.assert_array_equal(calls.beats, label_beats(model, ecg, fs, peaks))
-    as_af = replace(model, weights=model.multipliers(LABEL_MULTIPLIERS))
-    np.testing.assert_array_equal(calls.af, label_beats(as_af, ecg, fs, peaks))
+    features, valid = beat_features(ecg, fs, peaks.astype(np.float64))
+    rows = features[valid].astype(np.float32)
+    af_weights = model.multipliers(LABEL_MULTIPLIERS)
+    chosen = call_indices(model.af_probabilities(rows), af_weights, model.classes)
+    expected = np.array(model.classes)[chosen]
+    np.testing.assert_array_equal(calls.af[valid], expected)
+    np.testing.assert_array_equal(calls.af[valid], model.af_labels(rows, LABEL_MULTIPLIERS))
+    # Not the beat classes' probabilities: the AF monitor reads its own member's.
+    assert not np.allclose(model.af_probabilities(rows), model.probabilities(rows), atol=1e-3)
     # A model far readier to call V changes its calls, not the AF monitor's labels.
     eager = replace(model, weights=model.multipliers({"N": 1, "S": 1, "V": 1000, "F": 1}))
     eager_calls = beat_calls(eager, ecg, fs, peaks)

@@ -92,7 +92,7 @@ def load(directory: Path, every: bool = False) -> list[Record]:
         monitor = RecordingMonitor(wfdb.fs)
         beats = detect_qrs(ecg, wfdb.fs)
         beat_labels = streamed_labels(
-            beat_model, ecg, wfdb.fs, beats, CONTEXT_S, multipliers=LABEL_MULTIPLIERS
+            beat_model, ecg, wfdb.fs, beats, CONTEXT_S, af=LABEL_MULTIPLIERS
         )
         run_monitor(monitor, ecg, beats, beat_labels)
         records.append(Record(name, labels[name] == "A", ecg.size, wfdb.fs, monitor.decisions))

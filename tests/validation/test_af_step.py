@@ -18,7 +18,8 @@ def test_the_training_af_step_equals_classify_beats() -> None:
     model = default_model()
     record = load_record(EXCERPTS / "201x")
     probs = model.probabilities(record.features)
-    calls = final_calls(EXCERPTS, record, probs, model.weights)
+    af_probs = model.af_probabilities(record.features)
+    calls = final_calls(EXCERPTS, record, probs, af_probs, model.weights)
     ecg, fs = mlii(EXCERPTS / "201x")
     np.testing.assert_array_equal(calls, classify_beats(ecg, fs, record.samples))
     # And the step did something here: 201 holds AF, where the model alone calls some S.

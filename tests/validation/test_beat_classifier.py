@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from app.inference.beats import label_beats
 from app.inference.features import beat_features_many
@@ -26,6 +25,7 @@ from training.beats.dataset import (
     load_record,
     training_rows,
 )
+from training.beats.ensemble import Ensemble
 from training.beats.export import export_onnx
 from training.beats.fit import Choice, decide, fit
 from training.beats.metrics import confusion, summarise
@@ -38,7 +38,7 @@ WEIGHTS = np.array([1.0, 0.5, 0.25, 1.0])
 @dataclass(frozen=True)
 class Exported:
     records: list[RecordBeats]
-    fitted: HistGradientBoostingClassifier
+    fitted: Ensemble
     model: BeatModel
 
 

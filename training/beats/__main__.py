@@ -33,12 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel")
     args = parser.parse_args(argv)
     records = load_ds1(args.data)
-    probs, streamed = cross_validate(records, args.jobs)
-    table = final_call_table(args.data, records, probs, args.jobs)
+    oof = cross_validate(records, args.jobs)
+    table = final_call_table(args.data, records, oof.whole, oof.af, args.jobs)
     choice = choose_weights(records, table)
-    model_only = summarise(confusions(records, probs, choice.weights))
+    model_only = summarise(confusions(records, oof.whole, choice.weights))
     streams = [r.streaming() for r in records]
-    streaming = summarise(confusions(streams, streamed, choice.weights))
+    streaming = summarise(confusions(streams, oof.streamed, choice.weights))
     for label, summary in (
         ("classify_beats", choice.summary), ("classify_beats, nested", choice.nested),
         ("model only", model_only), ("model only, streaming", streaming),

@@ -21,6 +21,7 @@ from training.beats.dataset import STREAM_CONTEXT_S
 from training.beats.fit import (
     FOLDS,
     KEEP_ONE_NORMAL_IN,
+    MEMBERS,
     S_WEIGHTS,
     TARGETS,
     TRAIN_ON_STREAMED,
@@ -92,17 +93,20 @@ def write_card(
         "",
         "## Model",
         "",
-        "scikit-learn HistGradientBoostingClassifier (100 rounds × 4 classes, 15 leaves, "
-        "min 100 beats per leaf, L2 10, half the features per split, balanced class "
-        f"weights), fitted on {trained_on} of every abnormal beat and a seeded 1 in "
-        f"{KEEP_ONE_NORMAL_IN} of the normal ones; converted with skl2onnx. The call, with "
+        f"{MEMBERS} scikit-learn HistGradientBoostingClassifiers (each 100 rounds × 4 "
+        "classes, 15 leaves, min 100 beats per leaf, L2 10, half the features per split, "
+        f"balanced class weights), each fitted on {trained_on} of every abnormal beat and its "
+        f"own seeded draw of 1 in {KEEP_ONE_NORMAL_IN} of the normal ones, its trees seeded "
+        "apart; converted with skl2onnx into one graph that averages their probabilities. "
+        "The call, with "
         f"multipliers {weights} on the probabilities (rule and multipliers stored in the ONNX "
         "metadata): V when its weighted probability is the largest with S left at × 1, "
         "otherwise the class with the largest weighted probability, so that the S multiplier "
         "trades S against N only (`call_indices`). `classify_beats` then makes the S calls "
         "inside atrial fibrillation N (`normal_in_af`: the AF monitor driven through the "
-        "record with the model's labels at the AF monitor's own multipliers "
-        f"{af_weights}, on which its model was fitted; MIT-BIH labels beats in AF N). The "
+        "record with the labels of the first member alone, at the AF monitor's own "
+        f"multipliers {af_weights}: the model and labels its model was fitted on; MIT-BIH "
+        "labels beats in AF N). The "
         "multipliers were chosen by grouped CV on those final calls, over "
         f"S × {min(S_WEIGHTS):g}–{max(S_WEIGHTS):g} and "
         f"V × {min(V_WEIGHTS):g}–{max(V_WEIGHTS):g}: the pair whose gross VEB and SVEB Se "
@@ -170,7 +174,7 @@ def write_card(
         "- Atrial fibrillation and very noisy records (201, 203) are where S false positives "
         "come from before the AF step; they (AF with aberrant conduction, noise) and 108 "
         "(large P waves, noise) draw most V false positives. The AF step costs about "
-        "0.5 ms per beat (the AF monitor), ten times the "
+        "0.5 ms per beat (the AF monitor), over ten times the "
         "model's own cost; the inference worker does not run it (the station's analysis "
         "makes S calls N while its own AF monitor is in AF).",
         "- Trained on MLII at 360 Hz; other leads and rates are resampled to the same 10-ms "

@@ -26,7 +26,7 @@ from training.beats.dataset import DS1, load_ds1
 from training.beats.fit import FOLDS, SEED, Weights, choose_weights, cross_validate
 from training.beats.metrics import Summary, summarise
 
-SEED_STEP = 1000  # seeds SEED, SEED + 1000, …: fold k of seed s draws with s + k (k < 22)
+SEED_STEP = 1000  # seeds SEED, SEED + 1000, …: fold k, member m of seed s draws with s + k + 100 m
 COLUMNS = ("VEB Se", "VEB +P", "SVEB Se", "SVEB +P")
 Row = tuple[float, ...]  # gross percentages in COLUMNS order
 
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     nested: list[Row] = []
     at_shipped: list[Row] = []
     for seed in seeds(args.seeds):
-        probs, _ = cross_validate(records, args.jobs, seed, args.folds)
-        calls = final_call_table(args.data, records, probs, args.jobs)
+        oof = cross_validate(records, args.jobs, seed, args.folds)
+        calls = final_call_table(args.data, records, oof.whole, oof.af, args.jobs)
         choice = choose_weights(records, calls, args.folds)
         if choice.nested is None:
             raise RuntimeError("choose_weights returned no nested report")
