@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -10,9 +12,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from app.inference.features import N_FEATURES
 from app.inference.model import AF_PROBABILITIES, PROBABILITIES
+from training.beats.dataset import load_record, training_rows
 from training.beats.ensemble import Ensemble
 from training.beats.export import export_onnx
-from training.beats.fit import MEMBERS, fit
+from training.beats.fit import MEMBERS, SEED, cross_validate, fit, fit_member
 
 WEIGHTS = np.array([1.0, 3.0, 0.5, 1.0])
 
@@ -70,3 +73,15 @@ def test_the_onnx_graph_averages_every_member() -> None:
     agree = label == expected.argmax(axis=1)
     # float32 trees against float64: only near-ties may swap.
     assert agree.mean() > 0.999
+
+
+def test_the_out_of_fold_af_probabilities_are_the_first_members() -> None:
+    excerpts = Path(__file__).resolve().parents[1] / "data" / "mitdb"
+    records = [load_record(excerpts / name) for name in ("207x", "208x")]
+    oof = cross_validate(records, folds=2)
+    x, y, group = training_rows(records)
+    k = 1  # records are dealt round: 208x is fold 1, and fold k's first member draws SEED + k
+    first = fit_member(x[group != k], y[group != k], SEED + k, SEED)
+    held_out = records[k]
+    np.testing.assert_allclose(oof.af[held_out.name], first.predict_proba(held_out.features))
+    assert not np.allclose(oof.af[held_out.name], oof.whole[held_out.name], atol=1e-3)

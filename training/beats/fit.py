@@ -120,7 +120,8 @@ def cross_validate(
         )
         for k in range(folds)
     )
-    return OutOfFold(*({n: p for fold in results for n, p in fold[i].items()} for i in range(3)))
+    kinds = range(len(OutOfFold._fields))  # _fold returns them in this order
+    return OutOfFold(*({n: p for fold in results for n, p in fold[i].items()} for i in kinds))
 
 
 def training_set(records: list[RecordBeats]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
