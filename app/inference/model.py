@@ -79,12 +79,10 @@ class BeatModel:
         )
         return np.asarray(beats, dtype=np.float64), np.asarray(af, dtype=np.float64)
 
-    def decide(
-        self, features: npt.NDArray[np.float32], multipliers: Mapping[str, float] | None = None
-    ) -> Labels:
-        """The class of each row by ``call_indices``, with the decision weights, or with
-        ``multipliers`` (per class letter) when given."""
-        return self._labels(self.probabilities(features), multipliers)
+    def decide(self, features: npt.NDArray[np.float32]) -> Labels:
+        """The class of each row by ``call_indices``, with the decision weights (the AF
+        monitor's labels come from ``af_labels``)."""
+        return self._labels(self.probabilities(features), None)
 
     def calls(self, features: npt.NDArray[np.float32], af: Mapping[str, float]) -> Calls:
         """The beat classes, and the AF monitor's labels: its own probabilities at its
