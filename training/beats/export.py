@@ -26,19 +26,31 @@ from training.beats.ensemble import AF_MEMBER, Ensemble
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
 INPUT = "features"
+GATED = "unsure_features"  # the rows the gate passes to the other members
 
 
 def export_onnx(model: Ensemble, weights: np.ndarray) -> bytes:
-    """The model as ONNX bytes: float32 features in; out the label, the probabilities (the
-    mean of the members', the label their largest) and the AF monitor's probabilities (its
-    member's, ``Ensemble.af_proba``)."""
-    nodes = [_member_node(member, i) for i, member in enumerate(model.members)]
-    averaged = [node.output[1] for node in nodes]
-    nodes.append(helper.make_node("Mean", averaged, [PROBABILITIES], name="mean"))
+    """The model as ONNX bytes: float32 features in; out the label, the probabilities
+    (``Ensemble.predict_proba``: the mean of the members' on the rows the gate passes to
+    them, the first member's elsewhere; the label their largest) and the AF monitor's
+    probabilities (its member's, ``Ensemble.af_proba``)."""
+    gated = model.gate is not None
+    members = [
+        _member_node(member, i, INPUT if i == AF_MEMBER or not gated else GATED)
+        for i, member in enumerate(model.members)
+    ]
+    first = members[AF_MEMBER].output[1]
+    others = [node for i, node in enumerate(members) if i != AF_MEMBER]
+    if gated:
+        gate, merge, initializers = _gate(model, first, [n.output[1] for n in others])
+        nodes = [members[AF_MEMBER], *gate, *others, *merge]
+    else:
+        mean = helper.make_node("Mean", [n.output[1] for n in members], [PROBABILITIES])
+        nodes, initializers = [*members, mean], []
     nodes.append(
         helper.make_node("ArgMax", [PROBABILITIES], ["label"], axis=1, keepdims=0, name="label")
     )
-    nodes.append(helper.make_node("Identity", [averaged[AF_MEMBER]], [AF_PROBABILITIES], name="af"))
+    nodes.append(helper.make_node("Identity", [first], [AF_PROBABILITIES], name="af"))
     n_classes = len(model.classes_)
     graph = helper.make_graph(
         nodes,
@@ -49,6 +61,7 @@ def export_onnx(model: Ensemble, weights: np.ndarray) -> bytes:
             helper.make_tensor_value_info(PROBABILITIES, TensorProto.FLOAT, [None, n_classes]),
             helper.make_tensor_value_info(AF_PROBABILITIES, TensorProto.FLOAT, [None, n_classes]),
         ],
+        initializers,
     )
     onx = helper.make_model(
         graph, opset_imports=[helper.make_opsetid(d, v) for d, v in OPSET.items()]
@@ -65,9 +78,35 @@ def export_onnx(model: Ensemble, weights: np.ndarray) -> bytes:
     return bytes(onx.SerializeToString())
 
 
-def _member_node(member: HistGradientBoostingClassifier, index: int) -> onnx.NodeProto:
-    """One member as a single tree-ensemble node reading the shared input, its outputs
-    named apart from the other members'."""
+def _gate(
+    model: Ensemble, first: str, others: list[str]
+) -> tuple[list[onnx.NodeProto], list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """The nodes before the other members (the rows whose first-member N probability is
+    under the gate, gathered into GATED) and after them (those rows' mean with the first
+    member's probabilities, scattered back over the first member's), and their constants."""
+    constants = [
+        helper.make_tensor("gate", TensorProto.FLOAT, [], [float(model.gate or 0.0)]),
+        helper.make_tensor("normal_column", TensorProto.INT64, [], [model.normal_column]),
+    ]
+    gate = [
+        helper.make_node("Gather", [first, "normal_column"], ["normal"], axis=1),
+        helper.make_node("Less", ["normal", "gate"], ["unsure"]),
+        helper.make_node("NonZero", ["unsure"], ["unsure_index"]),
+        # (1, K) -> (K, 1): row indices as GatherND and ScatterND take them.
+        helper.make_node("Transpose", ["unsure_index"], ["unsure_rows"], perm=[1, 0]),
+        helper.make_node("GatherND", [INPUT, "unsure_rows"], [GATED]),
+        helper.make_node("GatherND", [first, "unsure_rows"], ["unsure_first"]),
+    ]
+    merge = [
+        helper.make_node("Mean", ["unsure_first", *others], ["unsure_mean"]),
+        helper.make_node("ScatterND", [first, "unsure_rows", "unsure_mean"], [PROBABILITIES]),
+    ]
+    return gate, merge, constants
+
+
+def _member_node(member: HistGradientBoostingClassifier, index: int, source: str) -> onnx.NodeProto:
+    """One member as a single tree-ensemble node reading ``source`` (INPUT or GATED), its
+    outputs named apart from the other members'."""
     with warnings.catch_warnings():
         # skl2onnx 1.20 writes the tree nodes' "missing value goes left" flags as Python
         # bools; protobuf 6 converts them to 0/1 correctly but warns (protobuf 7 refuses them,
@@ -88,6 +127,8 @@ def _member_node(member: HistGradientBoostingClassifier, index: int) -> onnx.Nod
     node = onnx.NodeProto()
     node.CopyFrom(onx.graph.node[0])
     node.name = f"member{index}"
+    del node.input[:]
+    node.input.append(source)
     del node.output[:]
     node.output.extend([f"label{index}", f"probabilities{index}"])
     return node
