@@ -3,7 +3,7 @@
 Each member is fitted on every abnormal beat and its own draw of a quarter of the normal ones,
 its trees seeded apart. Averaging them uses more of the normal beats and evens out the random
 draws, which on 22 patients moved a held-out record's calls by several points (training.beats.
-spread). The ONNX graph runs the members side by side and averages their probabilities.
+spread). The ONNX graph computes the same (``training.beats.export``).
 
 The AF monitor's labels come from the first member alone (``af_proba``). It is fitted exactly as
 the single model was before (the same draw of normal beats, the same tree seed), and the AF
