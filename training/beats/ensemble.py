@@ -57,7 +57,7 @@ class Ensemble:
 
     def predict_proba(self, x: npt.ArrayLike) -> FloatArray:
         rows = np.asarray(x)
-        first = np.asarray(self.members[AF_MEMBER].predict_proba(rows))
+        first = self.af_proba(rows)
         unsure = self.unsure(first)
         others = [m for i, m in enumerate(self.members) if i != AF_MEMBER]
         out = first.copy()

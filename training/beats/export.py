@@ -34,16 +34,18 @@ def export_onnx(model: Ensemble, weights: np.ndarray) -> bytes:
     (``Ensemble.predict_proba``: the mean of the members' on the rows the gate passes to
     them, the first member's elsewhere; the label their largest) and the AF monitor's
     probabilities (its member's, ``Ensemble.af_proba``)."""
-    gated = model.gate is not None
+    gate = model.gate
     members = [
-        _member_node(member, i, INPUT if i == AF_MEMBER or not gated else GATED)
+        _member_node(member, i, INPUT if i == AF_MEMBER or gate is None else GATED)
         for i, member in enumerate(model.members)
     ]
     first = members[AF_MEMBER].output[1]
     others = [node for i, node in enumerate(members) if i != AF_MEMBER]
-    if gated:
-        gate, merge, initializers = _gate(model, first, [n.output[1] for n in others])
-        nodes = [members[AF_MEMBER], *gate, *others, *merge]
+    if gate is not None:
+        before, after, initializers = _gate(
+            gate, model.normal_column, first, [n.output[1] for n in others]
+        )
+        nodes = [members[AF_MEMBER], *before, *others, *after]
     else:
         mean = helper.make_node("Mean", [n.output[1] for n in members], [PROBABILITIES])
         nodes, initializers = [*members, mean], []
@@ -79,16 +81,16 @@ def export_onnx(model: Ensemble, weights: np.ndarray) -> bytes:
 
 
 def _gate(
-    model: Ensemble, first: str, others: list[str]
+    gate: float, normal_column: int, first: str, others: list[str]
 ) -> tuple[list[onnx.NodeProto], list[onnx.NodeProto], list[onnx.TensorProto]]:
     """The nodes before the other members (the rows whose first-member N probability is
     under the gate, gathered into GATED) and after them (those rows' mean with the first
     member's probabilities, scattered back over the first member's), and their constants."""
     constants = [
-        helper.make_tensor("gate", TensorProto.FLOAT, [], [float(model.gate or 0.0)]),
-        helper.make_tensor("normal_column", TensorProto.INT64, [], [model.normal_column]),
+        helper.make_tensor("gate", TensorProto.FLOAT, [], [gate]),
+        helper.make_tensor("normal_column", TensorProto.INT64, [], [normal_column]),
     ]
-    gate = [
+    before = [
         helper.make_node("Gather", [first, "normal_column"], ["normal"], axis=1),
         helper.make_node("Less", ["normal", "gate"], ["unsure"]),
         helper.make_node("NonZero", ["unsure"], ["unsure_index"]),
@@ -97,11 +99,11 @@ def _gate(
         helper.make_node("GatherND", [INPUT, "unsure_rows"], [GATED]),
         helper.make_node("GatherND", [first, "unsure_rows"], ["unsure_first"]),
     ]
-    merge = [
+    after = [
         helper.make_node("Mean", ["unsure_first", *others], ["unsure_mean"]),
         helper.make_node("ScatterND", [first, "unsure_rows", "unsure_mean"], [PROBABILITIES]),
     ]
-    return gate, merge, constants
+    return before, after, constants
 
 
 def _member_node(member: HistGradientBoostingClassifier, index: int, source: str) -> onnx.NodeProto:
